@@ -1,0 +1,267 @@
+"""Command line: run, render, bench, devices, models, params, presets."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any, Sequence
+
+from . import __version__
+from .errors import UserError
+
+log = logging.getLogger("liveart")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one sentence with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UserError(f"{self.prog}: {message}.")
+
+
+def _add_engine_options(p: argparse.ArgumentParser, render: bool = False) -> None:
+    p.add_argument("--scene", default="dream", help="scene to run (default: dream)")
+    p.add_argument("--preset", help="preset name (see 'liveart presets') or path to a .toml file")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                   help="set a parameter, e.g. --set dream.octaves=3 (repeatable)")
+    p.add_argument("--device", default="auto", help="auto (default), cpu, cuda or mps")
+    p.add_argument("--size", help="internal processing size WxH" + (
+        " (default: the input's own size)" if render else " (default: 256x144 on CPU, 640x360 on CUDA)"))
+    p.add_argument("--seed", type=int, default=0, help="seed for jitter and the synthetic scene")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="liveart", description="Live neural visuals: Deep Dream on a camera.")
+    parser.add_argument("--version", action="version", version=f"liveart {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    run = sub.add_parser("run", help="dream live on a camera, video, image or synthetic scene")
+    run.add_argument("--source", default="camera",
+                     help="camera (default), camera:N, camera:/dev/videoN, video:PATH, image:PATH, synthetic")
+    _add_engine_options(run)
+    run.add_argument("--window", help="output size WxH (default: the source's size)")
+    run.add_argument("--fullscreen", action="store_true", help="start full screen")
+    run.add_argument("--display", type=int, default=0, help="display number for the window")
+    run.add_argument("--headless", action="store_true", help="no window")
+    run.add_argument("--frames", type=int, help="stop after N output frames")
+    run.add_argument("--seconds", type=float, help="stop after S seconds")
+    run.add_argument("--record", metavar="OUT.mp4", help="record the output to a video file")
+    run.add_argument("--fps", type=float, default=30.0, help="frame rate written in the recording (default 30)")
+
+    render = sub.add_parser("render", help="dream a video or an image offline at full quality")
+    render.add_argument("input", help="input video or image")
+    render.add_argument("output", help="output file of the same kind")
+    _add_engine_options(render, render=True)
+
+    bench = sub.add_parser("bench", help="measure fps and per-stage timings on the synthetic scene")
+    _add_engine_options(bench)
+    bench.add_argument("--seconds", type=float, default=10.0, help="how long to measure (default 10)")
+    bench.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring (default 2)")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+
+    devices = sub.add_parser("devices", help="list cameras, MIDI ports, audio outputs, torch devices")
+    devices.add_argument("--json", action="store_true")
+
+    models = sub.add_parser("models", help="list networks, their layers, or the ImageNet classes")
+    models.add_argument("what", nargs="?", default="list", choices=["list", "layers", "classes"])
+    models.add_argument("name", nargs="?", default="efficientnet_lite0")
+
+    prm = sub.add_parser("params", help="the parameter reference")
+    prm.add_argument("--json", action="store_true", help="print a JSON list")
+
+    sub.add_parser("presets", help="list the presets")
+    return parser
+
+
+# -- shared set-up ---------------------------------------------------------------------------
+def _load_params(args) -> dict[str, Any]:
+    """Preset first, then --set on top; every value validated (UserError on a bad one)."""
+    from . import params, scenes  # noqa: F401  (importing scenes declares their parameters)
+    from .presets import load_preset
+
+    values: dict[str, Any] = {}
+    if args.preset:
+        values.update(load_preset(args.preset)[0])
+    for text in args.sets:
+        name, value = params.parse_assignment(text)
+        values[name] = value
+    return values
+
+
+def _prepare(args, for_render: bool = False):
+    """Common to run/render/bench: (store, device, half, scene, internal size or None)."""
+    from .device import default_size, parse_size, pick_device, use_half
+    from .params import ParamStore
+    from .scenes import SCENES, create_scene
+
+    if args.scene not in SCENES:
+        raise UserError(f"Unknown scene {args.scene!r}; available scenes are: {', '.join(SCENES)}.")
+    values = _load_params(args)
+    device = pick_device(args.device)
+    size = parse_size(args.size) if args.size else (None if for_render else default_size(device))
+    half = use_half(device)
+    store = ParamStore(values)
+    scene = create_scene(args.scene, device, half=half, seed=args.seed)
+    return store, device, half, scene, size
+
+
+# -- subcommands -----------------------------------------------------------------------------
+def cmd_params(args) -> int:
+    from . import params, scenes  # noqa: F401
+
+    plist = sorted(params.REGISTRY.values(), key=lambda p: p.name)
+    if args.json:
+        print(json.dumps([p.to_json() for p in plist], indent=1))
+        return 0
+    rows = [("name", "type", "range", "default", "address", "description")]
+    for p in plist:
+        default = "" if p.default is None else str(p.default)
+        rows.append((p.name, p.type, p.range_text, default, p.address, p.description))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    for r in rows:
+        print("  ".join(r[i].ljust(widths[i]) for i in range(5)) + "  " + r[5])
+    return 0
+
+
+def cmd_presets(args) -> int:
+    from .presets import list_presets, load_preset
+
+    for name, path in list_presets().items():
+        try:
+            desc = load_preset(str(path))[1]
+        except UserError as e:
+            desc = f"(broken: {e})"
+        print(f"{name:16s} {desc}")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .models import BACKBONES, get_backbone, imagenet_labels
+
+    if args.what == "list":
+        for b in BACKBONES.values():
+            print(f"{b.name:20s} {b.description}; weights: {b.weights_hint}")
+    elif args.what == "layers":
+        b = get_backbone(args.name)
+        for layer in b.layers:
+            print(layer + ("  (default)" if layer == b.default_layer else ""))
+    else:
+        for i, name in enumerate(imagenet_labels()):
+            print(f"{i:4d} {name}")
+    return 0
+
+
+def cmd_devices(args) -> int:
+    from .devices import list_devices
+
+    found = list_devices()
+    if args.json:
+        print(json.dumps(found, indent=1))
+        return 0
+    for kind, items in found.items():
+        print(f"{kind}:")
+        for item in items or [{"name": "none found"}]:
+            extra = f"  {item['description']}" if item.get("description") else ""
+            print(f"  {item['name']}{extra}")
+    return 0
+
+
+def cmd_run(args) -> int:
+    from .device import parse_size
+    from .engine import Engine
+    from .outputs.recorder import Recorder, open_writer  # noqa: F401
+    from .sources import open_source
+
+    for flag, value in (("--frames", args.frames), ("--seconds", args.seconds)):
+        if value is not None and value <= 0:
+            raise UserError(f"{flag} must be a positive number, not {value}.")
+    if not args.fps > 0:
+        raise UserError(f"--fps must be a positive number, not {args.fps}.")
+    window_size = parse_size(args.window, "--window") if args.window else None
+    if args.record:
+        _check_record_path(args.record)
+    store, device, half, scene, size = _prepare(args)
+    source = open_source(args.source, size=window_size or (1280, 720), seed=args.seed)
+    engine = Engine(source, scene, store, device, size, output_size=window_size)
+    recorder = Recorder(args.record, args.fps, blocking=args.headless) if args.record else None
+    if recorder:
+        engine.sinks.append(lambda out: recorder.write(out.image))
+    log.info("liveart %s: scene %s on %s%s at %dx%d, source %s", __version__, args.scene,
+             device, " (fp16)" if half else "", size[0], size[1], args.source)
+    source.start()
+    try:
+        if args.headless:
+            engine.run_frames(args.frames, args.seconds)
+        else:
+            from .live import run_window
+
+            engine.start()
+            run_window(engine, args, window_size)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.stop()
+        source.stop()
+        if recorder:
+            recorder.close()
+    print(f"{engine.stats.frames} frames, {engine.stats.fps():.1f} fps"
+          + (f", recorded {recorder.written} to {args.record}" if recorder else ""))
+    return 0
+
+
+def _check_record_path(path: str) -> None:
+    from pathlib import Path
+
+    from .outputs.recorder import _FOURCC
+
+    if Path(path).suffix.lower() not in _FOURCC:
+        raise UserError(f"Cannot record to {path}: use one of {', '.join(_FOURCC)}.")
+    if not Path(path).resolve().parent.is_dir():
+        raise UserError(f"Cannot record to {path}: folder {Path(path).resolve().parent} does not exist.")
+
+
+def cmd_render(args) -> int:
+    from .render import check_paths, render_file
+
+    kind = check_paths(args.input, args.output)
+    store, device, half, scene, size = _prepare(args, for_render=True)
+    render_file(args.input, args.output, kind, scene, store, device, size)
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+
+    if not args.seconds > 0:
+        raise UserError(f"--seconds must be a positive number, not {args.seconds}.")
+    store, device, half, scene, size = _prepare(args)
+    result = run_bench(scene, store, device, half, size, args.seconds, args.warmup, args.seed)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"scene {result['scene']} on {result['device']} at {result['size']}: "
+              f"{result['fps']:.1f} fps over {result['frames']} frames")
+        for stage, v in result["stages"].items():
+            print(f"  {stage:10s} p50 {v['p50_ms']:7.2f} ms   p95 {v['p95_ms']:7.2f} ms")
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "render": cmd_render, "bench": cmd_bench, "devices": cmd_devices,
+            "models": cmd_models, "params": cmd_params, "presets": cmd_presets}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                            format="%(levelname)s %(name)s: %(message)s")
+        if not args.command:
+            parser.print_help()
+            return 2
+        return COMMANDS[args.command](args)
+    except UserError as e:
+        print(f"liveart: {e}", file=sys.stderr)
+        return e.exit_code

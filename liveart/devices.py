@@ -1,0 +1,56 @@
+"""`liveart devices`: what this machine offers. Every probe reports "none" rather than failing."""
+from __future__ import annotations
+
+import glob
+import logging
+
+log = logging.getLogger(__name__)
+
+
+def _cameras() -> list[dict]:
+    """Video capture devices. On Linux the /dev/video* nodes (no opening: that can take seconds
+    per node and would grab a camera another program is using); elsewhere probe indices 0-3."""
+    import sys
+
+    if sys.platform.startswith("linux"):
+        return [{"name": path, "description": ""} for path in sorted(glob.glob("/dev/video*"))]
+    import cv2
+
+    found = []
+    for i in range(4):
+        cap = cv2.VideoCapture(i)
+        if cap.isOpened():
+            found.append({"name": f"camera:{i}", "description": ""})
+        cap.release()
+    return found
+
+
+def _midi() -> tuple[list[dict], list[dict]]:
+    try:
+        import mido
+
+        ins = [{"name": n, "description": ""} for n in mido.get_input_names()]
+        outs = [{"name": n, "description": ""} for n in mido.get_output_names()]
+        return ins, outs
+    except Exception as e:  # no ALSA sequencer, no backend: nothing to list
+        log.debug("MIDI unavailable: %s", e)
+        return [], []
+
+
+def _audio_outputs() -> list[dict]:
+    try:
+        import sounddevice as sd
+
+        return [{"name": d["name"], "description": f"{d['max_output_channels']} channels"}
+                for d in sd.query_devices() if d["max_output_channels"] > 0]
+    except Exception as e:  # OSError when PortAudio is missing
+        log.debug("audio unavailable: %s", e)
+        return []
+
+
+def list_devices() -> dict[str, list[dict]]:
+    from .device import available_devices
+
+    midi_in, midi_out = _midi()
+    return {"cameras": _cameras(), "midi_inputs": midi_in, "midi_outputs": midi_out,
+            "audio_outputs": _audio_outputs(), "torch_devices": available_devices()}

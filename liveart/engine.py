@@ -1,0 +1,123 @@
+"""The tick loop: newest source frame -> tensor -> scene -> upscale -> latest-output slot.
+
+The render thread never waits for the window and the window never waits for inference: they
+meet only in latest-only slots. Each tick takes one parameter snapshot.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import cv2
+import numpy as np
+import torch
+
+from .frames import compose, to_tensor
+from .params import ParamStore
+from .scenes.base import Scene
+from .slots import LatestSlot
+from .sources import Source
+from .stats import StageStats
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Output:
+    image: np.ndarray  # uint8 HxWx3 RGB at the output size
+    seq: int
+
+
+class Engine:
+    def __init__(self, source: Source, scene: Scene, store: ParamStore, device: torch.device,
+                 size: tuple[int, int], output_size: tuple[int, int] | None = None):
+        self.source = source
+        self.scene = scene
+        self.store = store
+        self.device = device
+        self.size = size  # internal processing size (w, h)
+        self.output_size = output_size  # None: the source frame's own size
+        self.out_slot: LatestSlot[Output] = LatestSlot()
+        self.stats = StageStats()
+        self.frozen = False
+        self.sinks: list[Callable[[Output], None]] = []  # called in the render thread
+        self.errors = 0
+        self._seq = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._last_error_log = 0.0
+
+    # -- one tick ----------------------------------------------------------------------------
+    def tick(self) -> Output | None:
+        """Run one tick now; returns the output, or None when the source has no frame yet."""
+        t0 = time.perf_counter()
+        snap = self.store.snapshot()
+        frame = self.source.latest()
+        if frame is None:
+            return None
+        image = frame.image
+        if self.output_size and (image.shape[1], image.shape[0]) != self.output_size:
+            image = cv2.resize(image, self.output_size, interpolation=cv2.INTER_AREA)
+        t1 = time.perf_counter()
+        x = to_tensor(image, self.size, self.device)
+        t2 = time.perf_counter()
+        y = self.scene.process(x, snap)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()  # so the scene's time is not billed to the upscale
+        t3 = time.perf_counter()
+        result = compose(image, x, y)
+        t4 = time.perf_counter()
+        for name, a, b in (("capture", t0, t1), ("to_device", t1, t2), ("scene", t2, t3),
+                           ("upscale", t3, t4)):
+            self.stats.add(name, (b - a) * 1000.0)
+        self.stats.tick()
+        self._seq += 1
+        out = Output(result, self._seq)
+        self.out_slot.put(out)
+        for sink in self.sinks:
+            sink(out)
+        return out
+
+    # -- the render thread -------------------------------------------------------------------
+    def start(self) -> "Engine":
+        self._thread = threading.Thread(target=self._run, name="engine", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10.0)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            if self.frozen:
+                self.store.snapshot()  # keep smoothing time current; triggers wait for unfreeze
+                self._stop.wait(0.01)
+                continue
+            try:
+                if self.tick() is None:
+                    self._stop.wait(0.005)
+            except Exception:
+                # A bad tick must not end the show: log (at most every 5 s) and go on.
+                self.errors += 1
+                now = time.monotonic()
+                if now - self._last_error_log > 5.0:
+                    self._last_error_log = now
+                    log.exception("tick failed (%d so far); the show goes on", self.errors)
+                self.scene.reset()
+                self._stop.wait(0.05)
+
+    def run_frames(self, frames: int | None = None, seconds: float | None = None) -> None:
+        """Headless: tick in the calling thread until `frames` outputs or `seconds` elapsed."""
+        end = None if seconds is None else time.monotonic() + seconds
+        while not self._stop.is_set():
+            if frames is not None and self.stats.frames >= frames:
+                return
+            if end is not None and time.monotonic() >= end:
+                return
+            if self.tick() is None:
+                time.sleep(0.005)

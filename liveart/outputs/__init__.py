@@ -1,0 +1,1 @@
+"""Where frames go: the performer window (and later other outputs)."""

@@ -1,0 +1,223 @@
+"""The parameter registry: every controllable value is declared here once.
+
+From a declaration come the OSC address, the `liveart params` table, `--set` and preset
+validation, smoothing and the HUD. Scenes declare their parameters with `declare()` at import
+time; nothing else defines a parameter.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+from .errors import UserError
+
+OSC_PREFIX = "/liveart/"
+
+TYPES = ("float", "int", "bool", "enum", "str", "trigger")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    type: str
+    default: Any
+    description: str
+    min: float | None = None
+    max: float | None = None
+    unit: str = ""
+    smoothing: float = 0.0  # seconds to cover ~63% of a jump; 0 = immediate
+    choices: tuple[str, ...] = ()
+    check: Callable[[str], None] | None = None  # extra validation for str params (raises UserError)
+
+    @property
+    def address(self) -> str:
+        return OSC_PREFIX + self.name.replace(".", "/")
+
+    @property
+    def range_text(self) -> str:
+        if self.type == "enum":
+            return "|".join(self.choices) if len(self.choices) <= 6 else (
+                f"{self.choices[0]}..{self.choices[-1]} ({len(self.choices)} choices)")
+        if self.type == "bool":
+            return "0|1"
+        if self.min is not None:
+            return f"{_fmt(self.min)}..{_fmt(self.max)}"
+        return ""
+
+    def coerce(self, value: Any) -> Any:
+        """Return `value` converted to this parameter's type and clamped to its range.
+
+        Strings are accepted for every type (command line, presets, OSC 's'). Raises
+        UserError with one sentence naming the valid choices when it can't be understood.
+        """
+        if self.type == "trigger":
+            return True
+        if self.type == "bool":
+            if isinstance(value, str):
+                low = value.strip().lower()
+                if low in ("1", "true", "on", "yes"):
+                    return True
+                if low in ("0", "false", "off", "no"):
+                    return False
+                raise UserError(f"{self.name} takes a boolean (1/0, true/false, on/off), not {value!r}.")
+            return bool(value)
+        if self.type == "enum":
+            text = str(value).strip()
+            if text in self.choices:
+                return text
+            # An index is accepted too, so a fader or a note number can pick a choice.
+            try:
+                idx = int(float(text))
+            except ValueError:
+                raise UserError(
+                    f"{self.name} must be one of {', '.join(self.choices)}, not {text!r}.") from None
+            return self.choices[min(max(idx, 0), len(self.choices) - 1)]
+        if self.type == "str":
+            text = str(value).strip()
+            if self.check is not None:
+                self.check(text)
+            return text
+        try:
+            num = float(value)
+        except (TypeError, ValueError):
+            raise UserError(
+                f"{self.name} takes a number from {_fmt(self.min)} to {_fmt(self.max)}, "
+                f"not {value!r}.") from None
+        if not math.isfinite(num):
+            raise UserError(f"{self.name} takes a finite number, not {value!r}.")
+        num = min(max(num, self.min), self.max)
+        return int(round(num)) if self.type == "int" else num
+
+    def to_json(self) -> dict:
+        return {
+            "name": self.name, "type": self.type, "min": self.min, "max": self.max,
+            "default": self.default, "unit": self.unit, "smoothing": self.smoothing,
+            "choices": list(self.choices), "address": self.address,
+            "description": self.description,
+        }
+
+
+def _fmt(x: float | None) -> str:
+    if x is None:
+        return ""
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
+REGISTRY: dict[str, Param] = {}
+
+
+def declare(name: str, type: str, default: Any, description: str, *, min: float | None = None,
+            max: float | None = None, unit: str = "", smoothing: float = 0.0,
+            choices: Sequence[str] = (), check: Callable[[str], None] | None = None) -> Param:
+    """Declare a parameter once; declaring the same name twice is a programming error."""
+    if name in REGISTRY:
+        raise ValueError(f"parameter {name} declared twice")
+    if type not in TYPES:
+        raise ValueError(f"unknown parameter type {type}")
+    if type in ("float", "int") and (min is None or max is None):
+        raise ValueError(f"numeric parameter {name} needs min and max")
+    p = Param(name, type, default, description, min, max, unit, smoothing, tuple(choices), check)
+    if type != "trigger":
+        p.coerce(default)  # a default outside its own range is a bug
+    REGISTRY[name] = p
+    return p
+
+
+def get(name: str) -> Param:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise UserError(f"Unknown parameter {name!r}; valid names are: "
+                        f"{', '.join(sorted(REGISTRY))}.") from None
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """Parse `name=value` from `--set` into (name, coerced value)."""
+    if "=" not in text:
+        raise UserError(f"--set takes name=value (for example dream.octaves=3), not {text!r}.")
+    name, value = (s.strip() for s in text.split("=", 1))
+    return name, get(name).coerce(value)
+
+
+class ParamStore:
+    """Thread-safe current values. Controllers write at any time; the engine takes one
+    smoothed snapshot per tick.
+
+    `set()` records a target; `snapshot()` moves each smoothed value toward its target by the
+    time elapsed since the last snapshot, so a MIDI fader's steps become a glide.
+    """
+
+    def __init__(self, overrides: dict[str, Any] | None = None):
+        self._lock = threading.Lock()
+        self._target = {n: p.default for n, p in REGISTRY.items() if p.type != "trigger"}
+        self._current = dict(self._target)
+        self._triggers: set[str] = set()
+        self._changed: dict[str, float] = {}  # name -> monotonic time of last change, for the HUD
+        self._last_snapshot = None
+        for name, value in (overrides or {}).items():
+            self.set(name, value, immediate=True)
+
+    def set(self, name: str, value: Any, immediate: bool = False) -> Any:
+        """Coerce, clamp and store; returns the stored value. Triggers fire on next tick."""
+        p = get(name)
+        v = p.coerce(value)
+        with self._lock:
+            if p.type == "trigger":
+                self._triggers.add(name)
+            else:
+                self._target[name] = v
+                if immediate or p.smoothing <= 0 or p.type != "float":
+                    self._current[name] = v
+            self._changed[name] = time.monotonic()
+        return v
+
+    def update(self, values: dict[str, Any], immediate: bool = False) -> None:
+        for k, v in values.items():
+            self.set(k, v, immediate=immediate)
+
+    def get(self, name: str) -> Any:
+        with self._lock:
+            return self._target[name]
+
+    def targets(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._target)
+
+    def recently_changed(self, seconds: float = 2.0) -> list[str]:
+        now = time.monotonic()
+        with self._lock:
+            return [n for n, t in self._changed.items() if now - t < seconds]
+
+    def snapshot(self, now: float | None = None) -> "Snapshot":
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            dt = 0.0 if self._last_snapshot is None else now - self._last_snapshot
+            self._last_snapshot = now
+            for name, target in self._target.items():
+                p = REGISTRY[name]
+                if p.type == "float" and p.smoothing > 0 and self._current[name] != target:
+                    a = 1.0 - math.exp(-dt / p.smoothing)
+                    cur = self._current[name] + (target - self._current[name]) * a
+                    if abs(cur - target) < 1e-4 * (p.max - p.min):
+                        cur = target
+                    self._current[name] = cur
+            triggers = frozenset(self._triggers)
+            self._triggers.clear()
+            return Snapshot(dict(self._current), triggers)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One tick's view of every parameter: read with snap['dream.octaves']."""
+
+    values: dict[str, Any]
+    triggers: frozenset[str] = field(default_factory=frozenset)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def fired(self, name: str) -> bool:
+        return name in self.triggers

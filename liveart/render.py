@@ -1,0 +1,72 @@
+"""Offline render: a video or an image in, the same kind out, at full quality per frame."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import torch
+from tqdm import tqdm
+
+from .errors import UserError
+from .frames import compose, to_tensor
+from .outputs.recorder import _FOURCC, open_writer
+from .params import ParamStore
+from .scenes.base import Scene
+from .sources.files import open_video, read_image
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+def check_paths(input_path: str, output_path: str) -> str:
+    """'image' or 'video' (by the output's extension, which must match the input's kind)."""
+    if not Path(input_path).is_file():
+        raise UserError(f"Input file {input_path} does not exist.")
+    in_ext, out_ext = Path(input_path).suffix.lower(), Path(output_path).suffix.lower()
+    kind = "image" if out_ext in IMAGE_EXTS else "video" if out_ext in _FOURCC else None
+    if kind is None:
+        raise UserError(f"Output {output_path} must end in an image ({', '.join(IMAGE_EXTS)}) "
+                        f"or video ({', '.join(_FOURCC)}) extension.")
+    if (in_ext in IMAGE_EXTS) != (kind == "image"):
+        raise UserError(f"Output {output_path} must be the same kind as input {input_path} "
+                        "(image to image, video to video).")
+    if not Path(output_path).resolve().parent.is_dir():
+        raise UserError(f"Cannot write {output_path}: folder {Path(output_path).resolve().parent} "
+                        "does not exist.")
+    return kind
+
+
+def _dream(image, scene: Scene, store: ParamStore, device: torch.device, size):
+    size = size or (image.shape[1], image.shape[0])
+    x = to_tensor(image, size, device)
+    y = scene.render(x, store.snapshot())
+    return compose(image, x, y)
+
+
+def render_file(input_path: str, output_path: str, kind: str, scene: Scene, store: ParamStore,
+                device: torch.device, size: tuple[int, int] | None) -> int:
+    """Render and return the number of frames written."""
+    if kind == "image":
+        image = read_image(input_path)
+        with tqdm(total=1, desc="render", unit="frame") as bar:
+            out = _dream(image, scene, store, device, size)
+            bar.update()
+        if not cv2.imwrite(output_path, cv2.cvtColor(out, cv2.COLOR_RGB2BGR)):
+            raise UserError(f"Could not write image {output_path}.")
+        return 1
+    cap, frame, fps = open_video(input_path)
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    writer = open_writer(output_path, fps, (frame.shape[1], frame.shape[0]))
+    written = 0
+    try:
+        with tqdm(total=total, desc="render", unit="frame") as bar:
+            while frame is not None:
+                out = _dream(frame, scene, store, device, size)
+                writer.write(cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
+                written += 1
+                bar.update()
+                ok, bgr = cap.read()
+                frame = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if ok else None
+    finally:
+        writer.release()
+        cap.release()
+    return written

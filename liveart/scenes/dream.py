@@ -1,0 +1,278 @@
+"""Deep Dream: gradient ascent on the live frame to make a layer of the network fire harder.
+
+Google's original recipe (octaves of scale 1.4, steps of 0.02 x gradient / mean |gradient|,
+random jitter, objective: mean squared activation of a layer), arranged for a live loop:
+
+- live (`process`): each tick runs `dream.steps` steps at one octave, cycling from coarse to
+  fine across ticks; the dream's detail (output minus camera) carries into the next tick
+  (`dream.persist`), so the dream grows over a few ticks and follows a moving camera without
+  ghosting. `dream.feedback` carries the whole previous output instead: the "whatever you see,
+  I want more of it" loop, transformed each tick by zoom/rotate/drift for the infinite zoom.
+- offline (`render`): the full octave pyramid with `dream.steps` steps per octave, per frame.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import random
+import re
+
+import torch
+import torch.nn.functional as F
+
+from .. import params
+from ..errors import UserError
+from ..models import BACKBONES, imagenet_class_index, imagenet_labels, load_backbone
+from ..params import Snapshot
+from .base import Scene
+
+log = logging.getLogger(__name__)
+
+MODEL = "efficientnet_lite0"
+_LAYERS = BACKBONES[MODEL].layers
+_CHANNEL_RE = re.compile(r"^(?:ch|channel):(\d+)$")
+
+
+def parse_guide(text: str) -> tuple[str, int] | None:
+    """`none` -> None; `channel:N`/`ch:N` -> ("channel", N); a class name or index -> ("class", i)."""
+    text = text.strip()
+    if text.lower() in ("", "none", "off"):
+        return None
+    m = _CHANNEL_RE.match(text.lower())
+    if m:
+        return ("channel", int(m.group(1)))
+    return ("class", imagenet_class_index(text))
+
+
+def _check_guide(text: str) -> None:
+    try:
+        parse_guide(text)
+    except UserError as e:
+        raise UserError(f"dream.guide takes none, an ImageNet class name or index, or channel:N; {e}") from None
+
+
+params.declare("dream.layer", "enum", BACKBONES[MODEL].default_layer,
+               "Layer whose activations the dream amplifies: low layers give strokes and "
+               "ornament, blocks.8-12 eyes and animal faces.", choices=_LAYERS)
+params.declare("dream.octaves", "int", 4, "Number of scales the dream works at (live: cycled one "
+               "per tick, coarse to fine).", min=1, max=6)
+params.declare("dream.octave_scale", "float", 1.4, "Size ratio between octaves.", min=1.1, max=2.0,
+               smoothing=0.2)
+params.declare("dream.steps", "int", 1, "Gradient steps per tick live; per octave in render.",
+               min=1, max=50)
+params.declare("dream.step_size", "float", 0.02, "Pixel change per step (0..1 pixels) times the "
+               "gradient over its mean magnitude.", min=0.0, max=0.2, smoothing=0.15)
+params.declare("dream.jitter", "int", 16, "Random shift of the image before each step, in "
+               "pixels; hides the network's grid.", min=0, max=64, unit="px")
+params.declare("dream.smooth", "float", 0.0, "Blur of the gradient (sigma in pixels): softer, "
+               "larger forms.", min=0.0, max=4.0, unit="px", smoothing=0.15)
+params.declare("dream.persist", "float", 0.9, "How much of the dream's own detail (output minus "
+               "camera) carries into the next tick, so the dream grows without ghosting.",
+               min=0.0, max=1.0, smoothing=0.15)
+params.declare("dream.feedback", "float", 0.0, "How much of the last dreamed output (camera "
+               "included) carries into the next tick: the 'I want more of it' loop.",
+               min=0.0, max=1.0, smoothing=0.15)
+params.declare("dream.zoom", "float", 0.0, "Feedback zoom per tick (0.01 = 1% closer each tick).",
+               min=-0.05, max=0.05, smoothing=0.2)
+params.declare("dream.rotate", "float", 0.0, "Feedback rotation per tick.", min=-5.0, max=5.0,
+               unit="deg", smoothing=0.2)
+params.declare("dream.drift", "float", 0.0, "Feedback sideways drift per tick (positive: right).",
+               min=-8.0, max=8.0, unit="px", smoothing=0.2)
+params.declare("dream.drift_y", "float", 0.0, "Feedback vertical drift per tick (positive: down).",
+               min=-8.0, max=8.0, unit="px", smoothing=0.2)
+params.declare("dream.mix", "float", 1.0, "Blend between the live frame (0) and the dream (1).",
+               min=0.0, max=1.0, smoothing=0.1)
+params.declare("dream.guide", "str", "none", "What to amplify: none (the whole layer), an "
+               "ImageNet class by name or index (e.g. 'tabby cat', 281), or channel:N of the layer.",
+               check=_check_guide)
+params.declare("dream.reset", "trigger", None, "Clear the dream's accumulated state.")
+
+
+class GaussianBlur:
+    """Depthwise gaussian blur with kernels cached per sigma (for gradient smoothing)."""
+
+    def __init__(self):
+        self._cache: dict[tuple, torch.Tensor] = {}
+
+    def __call__(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
+        sigma = round(sigma, 2)
+        if sigma < 0.1:
+            return x
+        key = (sigma, x.device, x.dtype)
+        k = self._cache.get(key)
+        if k is None:
+            r = max(1, int(math.ceil(2.5 * sigma)))
+            t = torch.arange(-r, r + 1, dtype=torch.float32)
+            g = torch.exp(-0.5 * (t / sigma) ** 2)
+            k = (g / g.sum()).to(x.device, x.dtype)
+            self._cache[key] = k
+        c, r = x.shape[1], (k.numel() - 1) // 2
+        x = F.pad(x, (r, r, r, r), mode="reflect")
+        x = F.conv2d(x, k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+        return F.conv2d(x, k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+def octave_shapes(h: int, w: int, octaves: int, scale: float, min_side: int = 32):
+    """Sizes from finest (the frame's) to coarsest; coarse octaves stop at `min_side`."""
+    shapes = [(h, w)]
+    for o in range(1, octaves):
+        f = scale ** -o
+        sh, sw = int(round(h * f)), int(round(w * f))
+        if min(sh, sw) < min_side:
+            break
+        shapes.append((sh, sw))
+    return shapes
+
+
+class DreamScene(Scene):
+    name = "dream"
+    LABEL_EVERY = 8  # ticks between classifications of the live frame (for the HUD)
+
+    def __init__(self, device: torch.device, half: bool = False, seed: int = 0):
+        super().__init__(device, half)
+        self.model = load_backbone(MODEL, device, half=half)
+        self.blur = GaussianBlur()
+        self.rng = random.Random(seed)
+        self.tick = 0
+        self._labels: list[tuple[str, float]] = []
+        self._guide_text: str | None = None
+        self._guide = None
+        self.last_energy = 0.0  # objective value of the last step, for tests and the HUD
+        self.reset()
+
+    # -- state -------------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.prev_out: torch.Tensor | None = None
+        self.detail: torch.Tensor | None = None
+
+    def labels(self) -> list[tuple[str, float]]:
+        return self._labels
+
+    def _guide_for(self, text: str):
+        if text != self._guide_text:
+            self._guide_text = text
+            try:
+                self._guide = parse_guide(text)
+            except UserError as e:  # from OSC/MIDI: say it once, dream unguided meanwhile
+                log.warning("%s", e)
+                self._guide = None
+        return self._guide
+
+    # -- the gradient step -------------------------------------------------------------------
+    def objective(self, img: torch.Tensor, layer: str, guide) -> torch.Tensor:
+        x = img.to(memory_format=torch.channels_last)
+        if self.half:
+            x = x.half()
+        if guide is not None and guide[0] == "class":
+            logits = self.model.forward_taps(x, set(), logits=True)["logits"].float()
+            return logits.log_softmax(1)[0, guide[1]] + 0.05 * logits[0, guide[1]]
+        act = self.model.forward_taps(x, {layer})[layer].float()
+        if guide is not None:  # one channel of the layer
+            act = act[:, guide[1] % act.shape[1]]
+        return act.pow(2).mean()
+
+    def step(self, img: torch.Tensor, snap: Snapshot) -> torch.Tensor:
+        """One gradient-ascent step on `img` (detached, 1x3xhxw); returns the new image."""
+        h, w = img.shape[-2:]
+        j = min(int(snap["dream.jitter"]), h // 4, w // 4)
+        ox, oy = (self.rng.randint(-j, j), self.rng.randint(-j, j)) if j else (0, 0)
+        img = img.detach().requires_grad_(True)
+        shifted = torch.roll(img, shifts=(oy, ox), dims=(2, 3)) if j else img
+        loss = self.objective(shifted, snap["dream.layer"], self._guide_for(snap["dream.guide"]))
+        (grad,) = torch.autograd.grad(loss, img)
+        grad = self.blur(grad, snap["dream.smooth"])
+        self.last_energy = loss.detach()
+        scale = snap["dream.step_size"] / (grad.abs().mean() + 1e-8)
+        return (img.detach() + grad * scale).clamp_(0.0, 1.0)
+
+    # -- feedback transform ------------------------------------------------------------------
+    def warp(self, x: torch.Tensor, snap: Snapshot) -> torch.Tensor:
+        zoom, rot = snap["dream.zoom"], snap["dream.rotate"]
+        dx, dy = snap["dream.drift"], snap["dream.drift_y"]
+        if zoom == 0 and rot == 0 and dx == 0 and dy == 0:
+            return x
+        h, w = x.shape[-2:]
+        s = 1.0 / (1.0 + zoom)
+        a = math.radians(rot)
+        # affine_grid works in normalised coordinates; correct rotation for the aspect ratio
+        theta = torch.tensor([[s * math.cos(a), -s * math.sin(a) * h / w, -2.0 * dx / w],
+                              [s * math.sin(a) * w / h, s * math.cos(a), -2.0 * dy / h]],
+                             dtype=x.dtype, device=x.device)[None]
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection",
+                             align_corners=False)
+
+    def _start(self, frame: torch.Tensor, snap: Snapshot) -> torch.Tensor:
+        """The image this tick dreams on: the frame plus what carries over from the last."""
+        if snap.fired("dream.reset") or (self.prev_out is not None
+                                         and self.prev_out.shape != frame.shape):
+            self.reset()
+        start = frame
+        if self.detail is not None and snap["dream.persist"] > 0:
+            start = start + snap["dream.persist"] * self.warp(self.detail, snap)
+        if self.prev_out is not None and snap["dream.feedback"] > 0:
+            start = torch.lerp(start, self.warp(self.prev_out, snap), snap["dream.feedback"])
+        return start.clamp(0.0, 1.0)
+
+    def _finish(self, frame: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        if not bool(torch.isfinite(out).all()):  # a NaN would otherwise live forever in feedback
+            log.warning("dream state went non-finite; reset")
+            self.reset()
+            return frame
+        self.prev_out = out
+        self.detail = out - frame
+        return out
+
+    def _update_labels(self, frame: torch.Tensor) -> None:
+        if self.tick % self.LABEL_EVERY:
+            return
+        with torch.no_grad():
+            x = frame.to(memory_format=torch.channels_last)
+            logits = self.model.forward_taps(x.half() if self.half else x, set(), logits=True)
+            p = logits["logits"].float().softmax(1)[0]
+            v, i = p.topk(3)
+        names = imagenet_labels()
+        self._labels = [(names[k], float(q)) for q, k in zip(v.tolist(), i.tolist())]
+
+    # -- live and offline --------------------------------------------------------------------
+    def process(self, frame: torch.Tensor, snap: Snapshot) -> torch.Tensor:
+        self._update_labels(frame)
+        start = self._start(frame, snap)
+        h, w = frame.shape[-2:]
+        shapes = octave_shapes(h, w, snap["dream.octaves"], snap["dream.octave_scale"])
+        octave = len(shapes) - 1 - self.tick % len(shapes)  # coarse to fine across ticks
+        self.tick += 1
+        img = start if octave == 0 else F.interpolate(
+            start, size=shapes[octave], mode="bilinear", align_corners=False, antialias=True)
+        base = img
+        for _ in range(snap["dream.steps"]):
+            img = self.step(img, snap)
+        delta = img - base
+        if octave:
+            delta = F.interpolate(delta, size=(h, w), mode="bilinear", align_corners=False)
+        return self._mix(frame, self._finish(frame, (start + delta).clamp_(0.0, 1.0)), snap)
+
+    def render(self, frame: torch.Tensor, snap: Snapshot) -> torch.Tensor:
+        """Google's full octave pyramid on one frame: steps per octave, coarse to fine."""
+        self._update_labels(frame)
+        self.tick += 1
+        start = self._start(frame, snap)
+        h, w = frame.shape[-2:]
+        shapes = octave_shapes(h, w, snap["dream.octaves"], snap["dream.octave_scale"])
+        detail = None
+        for shape in reversed(shapes):
+            base = start if shape == (h, w) else F.interpolate(
+                start, size=shape, mode="bilinear", align_corners=False, antialias=True)
+            if detail is not None:
+                detail = F.interpolate(detail, size=shape, mode="bilinear", align_corners=False)
+            img = base if detail is None else (base + detail).clamp(0.0, 1.0)
+            for _ in range(snap["dream.steps"]):
+                img = self.step(img, snap)
+            detail = img - base
+        return self._mix(frame, self._finish(frame, (start + detail).clamp_(0.0, 1.0)), snap)
+
+    @staticmethod
+    def _mix(frame: torch.Tensor, out: torch.Tensor, snap: Snapshot) -> torch.Tensor:
+        # the state keeps the full dream; only what is shown is blended with the live frame
+        mix = snap["dream.mix"]
+        return out if mix >= 1.0 else torch.lerp(frame, out, mix)

@@ -1,0 +1,168 @@
+"""The camera source, built never to freeze the show.
+
+A reader thread calls `read()` on the capture and publishes new frames. A supervisor thread
+watches the time since the last *new* frame: a camera that errors, hangs inside read(), or
+keeps returning the same frame all look the same to it. After `stale_after` seconds it gives up
+on that capture (a hung reader is abandoned, not joined) and reopens in the background; the
+engine keeps dreaming on the last good frame, and after `fallback_after` seconds the
+supervisor publishes the synthetic scene instead, with a notice, until the camera is back.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Callable, Protocol
+
+import cv2
+import numpy as np
+
+from .base import Source
+from .synthetic import SyntheticScene
+
+log = logging.getLogger(__name__)
+
+
+class Capture(Protocol):
+    """The part of cv2.VideoCapture the camera uses; test doubles implement the same."""
+
+    def isOpened(self) -> bool: ...
+    def read(self) -> tuple[bool, np.ndarray | None]: ...
+    def release(self) -> None: ...
+
+
+def open_cv2_camera(device: int | str, size: tuple[int, int]) -> Capture:
+    cap = cv2.VideoCapture(device)
+    if cap.isOpened():
+        cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # newest frame, not a backlog
+    return cap
+
+
+class CameraSource(Source):
+    name = "camera"
+
+    def __init__(self, device: int | str = 0, size: tuple[int, int] = (1280, 720),
+                 opener: Callable[[int | str, tuple[int, int]], Capture] = open_cv2_camera,
+                 stale_after: float = 1.0, fallback_after: float = 2.0,
+                 retry_every: float = 2.0, fallback_fps: float = 30.0, seed: int = 0):
+        super().__init__()
+        self.device = device
+        self.size = size
+        self.opener = opener
+        self.stale_after = stale_after
+        self.fallback_after = fallback_after
+        self.retry_every = retry_every
+        self.fallback_fps = fallback_fps
+        self.seed = seed
+        self.label = f"camera:{device}" if isinstance(device, int) else str(device)
+        self.opens = 0  # successful opens (tests and the log read it)
+        self.live = False  # True while frames come from the camera
+        self._gen = 0  # bumped to abandon a reader; a stale reader never publishes
+        self._gen_lock = threading.Lock()
+        self._last_new = 0.0  # monotonic time of the last new camera frame (0: none yet)
+        self._opened_at = 0.0
+        self._scene: SyntheticScene | None = None
+        self._scene_size = (0, 0)
+
+    # -- reader ------------------------------------------------------------------------------
+    def _reader(self, cap: Capture, gen: int) -> None:
+        prev_probe = None
+        while not self._stop.is_set() and gen == self._gen:
+            try:
+                ok, bgr = cap.read()
+            except Exception as e:  # a driver error must not kill the show
+                log.warning("%s read failed: %s", self.label, e)
+                ok, bgr = False, None
+            if gen != self._gen:
+                break  # abandoned while we were stuck in read()
+            if not ok or bgr is None:
+                self._stop.wait(0.02)
+                continue
+            probe = bgr[::17, ::17].copy()  # cheap check for a frozen driver repeating a frame
+            if prev_probe is not None and np.array_equal(probe, prev_probe):
+                self._stop.wait(0.005)
+                continue
+            prev_probe = probe
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            with self._gen_lock:
+                if gen != self._gen:
+                    break
+                self._last_new = time.monotonic()
+                self.size = (rgb.shape[1], rgb.shape[0])
+                self._publish(rgb)
+
+    def _abandon(self, cap: Capture) -> None:
+        with self._gen_lock:
+            self._gen += 1
+        # release() on a hung capture can hang too: do it where nobody waits for it
+        threading.Thread(target=_quiet_release, args=(cap,), daemon=True).start()
+
+    def _try_open(self) -> Capture | None:
+        try:
+            cap = self.opener(self.device, self.size)
+        except Exception as e:
+            log.debug("%s open failed: %s", self.label, e)
+            return None
+        if cap is None or not cap.isOpened():
+            if cap is not None:
+                _quiet_release(cap)
+            return None
+        return cap
+
+    # -- supervisor --------------------------------------------------------------------------
+    def _run(self) -> None:
+        cap: Capture | None = None
+        next_try = 0.0
+        lost_logged = False
+        period = 1.0 / self.fallback_fps
+        t0 = time.monotonic()
+        while not self._stop.is_set():
+            now = time.monotonic()
+            if cap is None and now >= next_try:
+                cap = self._try_open()
+                next_try = now + self.retry_every
+                if cap is not None:
+                    self.opens += 1
+                    log.info("%s opened", self.label)
+                    with self._gen_lock:
+                        gen = self._gen
+                    self._opened_at = now  # grace period for the first frame
+                    threading.Thread(target=self._reader, args=(cap, gen),
+                                     name="camera-reader", daemon=True).start()
+            since = now - self._last_new
+            quiet = now - max(self._last_new, self._opened_at)
+            if cap is not None and quiet > self.stale_after:
+                log.warning("%s gave no new frame for %.1f s; reopening it", self.label, quiet)
+                self._abandon(cap)
+                cap = None
+                next_try = now  # reopen straight away, then every retry_every
+            self.live = cap is not None and since <= self.stale_after
+            if self.live:
+                self.notice = None
+                lost_logged = False
+            elif self._last_new == 0.0 or since > self.fallback_after:
+                if not lost_logged:
+                    log.warning("No frames from %s: showing the synthetic scene and retrying "
+                                "in the background.", self.label)
+                    lost_logged = True
+                self.notice = (f"No camera ({self.label}): showing the synthetic scene, "
+                               "retrying in the background")
+                self._publish(self._stand_in(now - t0))
+            self._stop.wait(period)
+        if cap is not None:
+            self._abandon(cap)
+
+    def _stand_in(self, t: float) -> np.ndarray:
+        if self._scene is None or self._scene_size != self.size:
+            self._scene_size = self.size
+            self._scene = SyntheticScene(*self.size, self.seed)
+        return self._scene.frame(t)
+
+
+def _quiet_release(cap: Capture) -> None:
+    try:
+        cap.release()
+    except Exception:
+        pass

@@ -1,0 +1,1 @@
+"""Shipped presets (TOML files); packaged as liveart.presets."""

@@ -1,0 +1,327 @@
+"""The pygame window on a real X server (Xvfb): pixels on screen, HUD, notice bar, keys."""
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import socket
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+pygame = pytest.importorskip("pygame")
+mss = pytest.importorskip("mss")
+
+from liveart.outputs import window as window_mod  # noqa: E402
+from liveart.outputs.window import KEYS, HudInfo, Window  # noqa: E402
+
+SCREEN_W, SCREEN_H = 1280, 720
+WIN_W, WIN_H = 640, 360
+SHOT = "/tmp/window_shot.png"
+
+# quadrant colours of the test frame: top-left, top-right, bottom-left, bottom-right
+TL, TR, BL, BR = (200, 40, 40), (40, 190, 60), (50, 80, 220), (230, 210, 40)
+
+
+def _start_xvfb() -> tuple[subprocess.Popen, int]:
+    """Start Xvfb on a display number it picks itself (-displayfd), wait until it accepts clients."""
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN_W}x{SCREEN_H}x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    data = b""
+    deadline = time.monotonic() + 20
+    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        while not data.endswith(b"\n") and time.monotonic() < deadline:
+            ready, _, _ = select.select([pipe], [], [], 0.2)
+            if ready:
+                chunk = pipe.read(64)
+                if not chunk:
+                    break
+                data += chunk
+            elif proc.poll() is not None:
+                break
+    if not data.strip().isdigit():
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"Xvfb did not start (exit code {proc.poll()}, said {data!r})")
+    number = int(data)
+    # -displayfd is written once the server listens; still check the socket answers
+    path = f"/tmp/.X11-unix/X{number}"
+    while time.monotonic() < deadline:
+        try:
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.connect(path)
+            return proc, number
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    pytest.fail(f"Xvfb :{number} never accepted connections on {path}")
+
+
+@pytest.fixture(scope="module")
+def xserver():
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb): the window test needs an X server")
+    saved = {k: os.environ.get(k) for k in ("DISPLAY", "SDL_VIDEODRIVER", "SDL_VIDEO_WINDOW_POS")}
+    pygame.display.quit()  # another test may have initialised a dummy display
+    proc, number = _start_xvfb()
+    os.environ["DISPLAY"] = f":{number}"
+    os.environ.pop("SDL_VIDEODRIVER", None)
+    os.environ["SDL_VIDEO_WINDOW_POS"] = "0,0"  # no window manager: put the window where we grab
+    try:
+        yield f":{number}"
+    finally:
+        pygame.display.quit()
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture
+def win(xserver):
+    w = Window((WIN_W, WIN_H), title="liveart test")
+    try:
+        yield w
+    finally:
+        w.close()
+
+
+def quadrants(w: int, h: int) -> np.ndarray:
+    f = np.empty((h, w, 3), np.uint8)
+    f[: h // 2, : w // 2] = TL
+    f[: h // 2, w // 2 :] = TR
+    f[h // 2 :, : w // 2] = BL
+    f[h // 2 :, w // 2 :] = BR
+    return f
+
+
+def grab() -> np.ndarray:
+    """The whole X screen as RGB HxWx3."""
+    factory = getattr(mss, "MSS", None) or mss.mss  # mss 10 renamed mss.mss to mss.MSS
+    with factory() as sct:
+        shot = sct.grab(sct.monitors[1])
+    return np.asarray(shot)[:, :, 2::-1].copy()  # BGRA -> RGB
+
+
+def window_pixels() -> np.ndarray:
+    return grab()[:WIN_H, :WIN_W]
+
+
+def close_to(pixel, color, tol=6) -> bool:
+    return bool(np.all(np.abs(np.asarray(pixel, int) - np.asarray(color, int)) <= tol))
+
+
+def press(key: int) -> None:
+    pygame.event.post(pygame.event.Event(pygame.KEYDOWN, key=key, mod=0, unicode="", scancode=0))
+
+
+HUD = HudInfo(
+    fps=24.6,
+    stages_ms={"capture": 0.3, "to_device": 1.2, "scene": 30.1, "upscale": 2.0, "present": 1.1},
+    device="cuda:0 (fp16)",
+    size="256x144",
+    scene="dream",
+    changed=[("layer", "mixed4c"), ("octaves", "4")],
+    labels=[("goldfish", 0.62), ("tench", 0.21), ("axolotl", 0.05)],
+    notice="No camera: showing the synthetic scene (retrying camera:0)",
+)
+
+
+def hud_region_stats(px: np.ndarray):
+    """Mean brightness and count of bright (text) pixels in the top-left HUD area."""
+    region = px[10:110, 10:200].astype(int)
+    lum = region.mean(axis=2)
+    return lum.mean(), int((lum > 150).sum()), len(np.unique(region.reshape(-1, 3), axis=0))
+
+
+def test_keys_list():
+    assert [k for k, _ in KEYS] == ["F", "H", "Space", "Up/Down", "Left/Right", "R", "Esc"]
+    assert all(isinstance(d, str) and d for _, d in KEYS)
+
+
+def test_window_shows_frame_hud_and_notice(win):
+    assert pygame.display.get_driver() == "x11"
+    assert pygame.display.get_surface().get_size() == (WIN_W, WIN_H)
+    assert win.hud_visible
+
+    frame = quadrants(320, 180)  # half size: exercises the scaling path
+    win.show(frame, HUD)
+    px = window_pixels()
+
+    # quadrant colours where the (2x scaled) frame puts them, away from the HUD and notice bar
+    assert close_to(px[WIN_H // 4, WIN_W * 3 // 4], TR)
+    assert close_to(px[WIN_H * 3 // 4 - 30, WIN_W // 4], BL)
+    assert close_to(px[WIN_H * 3 // 4 - 30, WIN_W * 3 // 4], BR)
+    assert close_to(px[2, 2], TL)  # in the margin around the HUD panel
+
+    # HUD panel: darker than the red quadrant under it, with many bright text pixels
+    mean, bright, distinct = hud_region_stats(px)
+    assert mean < np.mean(TL) - 30, mean
+    assert bright > 200, bright
+    assert distinct > 20, distinct
+
+    # notice bar: amber across the bottom, with dark text on it
+    bottom = px[WIN_H - 4]
+    r, g, b = (int(c) for c in bottom[5])
+    assert r > 180 and 90 < g < 150 and b < 60, bottom[5]  # amber
+    bar = px[WIN_H - 30 :, :].astype(int)
+    assert (bar.mean(axis=2) < 60).sum() > 50  # text glyphs
+
+    _save(px)
+
+    # H hides the HUD (the notice stays); the TL quadrant is clean again
+    press(pygame.K_h)
+    assert win.poll() == []
+    assert not win.hud_visible
+    win.show(frame, HUD)
+    px = window_pixels()
+    region = px[10:110, 10:200].reshape(-1, 3)
+    assert all(close_to(p, TL) for p in region[:: 97])
+    assert np.abs(region.astype(int) - TL).max() <= 6
+    assert close_to(px[WIN_H - 4, 5], bottom[5], tol=3)  # notice still drawn
+
+    # without a notice the bottom shows the frame
+    win.show(frame, HudInfo())
+    px = window_pixels()
+    assert close_to(px[WIN_H - 4, 5], BL)
+
+    # H again: HUD back
+    press(pygame.K_h)
+    win.poll()
+    assert win.hud_visible
+    win.show(frame, HUD)
+    mean, bright, _ = hud_region_stats(window_pixels())
+    assert mean < np.mean(TL) - 30 and bright > 200
+
+
+def _save(px: np.ndarray) -> None:
+    surf = pygame.image.frombuffer(np.ascontiguousarray(px), (px.shape[1], px.shape[0]), "RGB")
+    pygame.image.save(surf, SHOT)
+
+
+def test_fast_path_and_letterbox(win):
+    # same size as the window: pixels exact
+    frame = quadrants(WIN_W, WIN_H)
+    win.show(frame, None)
+    px = window_pixels()
+    assert np.array_equal(px, frame)
+
+    # square frame in a 16:9 window: black bars left and right, picture centred
+    square = quadrants(200, 200)
+    win.show(square, None)
+    px = window_pixels()
+    bar = (WIN_W - WIN_H) // 2
+    assert px[:, : bar - 1].max() == 0 and px[:, bar + WIN_H + 1 :].max() == 0
+    assert close_to(px[WIN_H // 4, bar + WIN_H // 4], TL)
+    assert close_to(px[WIN_H * 3 // 4, bar + WIN_H * 3 // 4], BR)
+
+    # HUD drawn over a bar must not pile up: after hiding it the bar is black again
+    win.show(square, HUD)
+    assert window_pixels()[20:60, 10:40].max() > 0
+    press(pygame.K_h)
+    win.poll()
+    win.show(square, HUD)
+    assert window_pixels()[20:60, 10:40].max() == 0
+
+
+def test_non_contiguous_and_bad_frames(win):
+    frame = quadrants(WIN_W, WIN_H)
+    win.show(frame[:, ::-1], None)  # mirrored view: not C-contiguous
+    px = window_pixels()
+    assert close_to(px[WIN_H // 4, WIN_W // 4], TR)
+    frame.flags.writeable = False  # e.g. a frame still shared with a capture thread
+    win.show(frame, None)
+    assert close_to(window_pixels()[WIN_H // 4, WIN_W // 4], TL)
+    with pytest.raises(ValueError):
+        win.show(np.zeros((10, 10), np.uint8), None)
+    with pytest.raises(ValueError):
+        win.show(np.zeros((10, 10, 3), np.float32), None)
+
+
+def test_show_flips_once(win, monkeypatch):
+    calls = []
+    real_flip = pygame.display.flip
+    monkeypatch.setattr(pygame.display, "flip", lambda: (calls.append(1), real_flip()))
+    win.show(quadrants(320, 180), HUD)
+    win.show(quadrants(WIN_W, WIN_H), HUD)
+    assert len(calls) == 2
+
+
+def test_hud_text_rendered_once(win, monkeypatch):
+    win.show(quadrants(WIN_W, WIN_H), HUD)
+    rendered = []
+    real_text = Window._text
+
+    def counting(self, text, color):
+        if (text, color) not in self._text_cache:
+            rendered.append(text)
+        return real_text(self, text, color)
+
+    monkeypatch.setattr(Window, "_text", counting)
+    for _ in range(5):
+        win.show(quadrants(WIN_W, WIN_H), HUD)
+    assert rendered == []
+
+
+def test_poll_maps_keys(win):
+    pygame.event.clear()
+    for key in (pygame.K_SPACE, pygame.K_UP, pygame.K_DOWN, pygame.K_RIGHT, pygame.K_LEFT,
+                pygame.K_r, pygame.K_a, pygame.K_ESCAPE):
+        press(key)
+    assert win.poll() == ["freeze", "layer_up", "layer_down", "octaves_up", "octaves_down", "reset", "quit"]
+    assert win.poll() == []
+    pygame.event.post(pygame.event.Event(pygame.QUIT))
+    assert win.poll() == ["quit"]
+
+
+def test_fullscreen_toggle(win):
+    press(pygame.K_f)
+    assert win.poll() == []
+    assert win.fullscreen
+    assert pygame.display.get_surface().get_size() == (SCREEN_W, SCREEN_H)
+    win.show(quadrants(320, 180), HUD)  # scales to the desktop
+    px = grab()
+    assert close_to(px[SCREEN_H // 4, SCREEN_W * 3 // 4], TR)
+    press(pygame.K_f)
+    win.poll()
+    assert not win.fullscreen
+    assert pygame.display.get_surface().get_size() == (WIN_W, WIN_H)
+
+
+def test_size_from_first_frame_and_display_clamp(xserver, caplog):
+    with caplog.at_level("WARNING", logger=window_mod.__name__):
+        w = Window(None, display=5)
+    try:
+        assert any("Display 5" in r.getMessage() for r in caplog.records)
+        w.show(quadrants(400, 300), HUD)
+        assert pygame.display.get_surface().get_size() == (400, 300)
+    finally:
+        w.close()
+
+
+def test_bundled_font_fallback(xserver, monkeypatch):
+    """A bare system with no font packages: pygame's own font draws the HUD."""
+    monkeypatch.setattr(pygame.font, "match_font", lambda *a, **k: None)
+    w = Window((WIN_W, WIN_H))
+    try:
+        w.show(quadrants(WIN_W, WIN_H), HUD)
+        mean, bright, _ = hud_region_stats(window_pixels())
+        assert mean < np.mean(TL) - 30 and bright > 200
+    finally:
+        w.close()
