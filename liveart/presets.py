@@ -74,6 +74,8 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
 
 def load_preset(name_or_path: str) -> tuple[dict[str, Any], str]:
     """(validated {param: value}, description); UserError naming the file and the problem."""
+    from . import scenes  # noqa: F401  (declares the scenes' parameters)
+
     path = find_preset(name_or_path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
