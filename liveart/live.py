@@ -1,11 +1,16 @@
 """The main thread of `liveart run`: show the newest output, read keys, feed the HUD."""
 from __future__ import annotations
 
+import logging
 import time
+
+import pygame
 
 from . import params
 from .engine import Engine
 from .outputs.window import HudInfo, Window
+
+log = logging.getLogger(__name__)
 
 _STEP_KEYS = {"layer_up": ("dream.layer", 1), "layer_down": ("dream.layer", -1),
               "octaves_up": ("dream.octaves", 1), "octaves_down": ("dream.octaves", -1)}
@@ -34,6 +39,7 @@ def hud_info(engine: Engine, scene_name: str) -> HudInfo:
 
 def run_window(engine: Engine, args, window_size) -> None:
     window = Window(window_size, fullscreen=args.fullscreen, display=args.display)
+    log.info("window open on the %s video driver", pygame.display.get_driver())
     seq = 0
     end = None if args.seconds is None else time.monotonic() + args.seconds
     try:

@@ -1,6 +1,13 @@
 """Shared fixtures: real photos from scikit-image, the CPU device, a fresh parameter store."""
 from __future__ import annotations
 
+import os
+import select
+import shutil
+import socket
+import subprocess
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -38,3 +45,93 @@ def to_x():
         return to_tensor(image, size or (image.shape[1], image.shape[0]), torch.device("cpu"))
 
     return convert
+
+
+# -- a real X server for window tests ------------------------------------------------------
+SCREEN_W, SCREEN_H = 1280, 720
+
+
+def _start_xvfb() -> tuple[subprocess.Popen, int]:
+    """Start Xvfb on a display number it picks itself (-displayfd), wait until it accepts clients."""
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN_W}x{SCREEN_H}x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    data = b""
+    deadline = time.monotonic() + 20
+    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
+        while not data.endswith(b"\n") and time.monotonic() < deadline:
+            ready, _, _ = select.select([pipe], [], [], 0.2)
+            if ready:
+                chunk = pipe.read(64)
+                if not chunk:
+                    break
+                data += chunk
+            elif proc.poll() is not None:
+                break
+    if not data.strip().isdigit():
+        proc.kill()
+        proc.wait()
+        pytest.fail(f"Xvfb did not start (exit code {proc.poll()}, said {data!r})")
+    number = int(data)
+    # -displayfd is written once the server listens; still check the socket answers
+    path = f"/tmp/.X11-unix/X{number}"
+    while time.monotonic() < deadline:
+        try:
+            with socket.socket(socket.AF_UNIX) as sock:
+                sock.connect(path)
+            return proc, number
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait()
+    pytest.fail(f"Xvfb :{number} never accepted connections on {path}")
+
+
+@pytest.fixture(scope="module")
+def xserver():
+    if shutil.which("Xvfb") is None:
+        if os.environ.get("CI"):  # CI installs Xvfb: a missing one is a broken set-up, not a skip
+            pytest.fail("Xvfb is not installed; .ci/run should apt-get install xvfb")
+        pytest.skip("Xvfb is not installed (apt-get install xvfb): the window test needs an X server")
+    saved = {k: os.environ.get(k) for k in ("DISPLAY", "SDL_VIDEODRIVER", "SDL_VIDEO_WINDOW_POS")}
+    import pygame
+
+    pygame.display.quit()  # another test may have initialised a dummy display
+    proc, number = _start_xvfb()
+    os.environ["DISPLAY"] = f":{number}"
+    os.environ.pop("SDL_VIDEODRIVER", None)
+    os.environ["SDL_VIDEO_WINDOW_POS"] = "0,0"  # no window manager: put the window where we grab
+    try:
+        yield f":{number}"
+    finally:
+        pygame.display.quit()
+        proc.terminate()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+
+
+def grab() -> np.ndarray:
+    """The whole X screen as RGB HxWx3."""
+    import mss
+
+    factory = getattr(mss, "MSS", None) or mss.mss  # mss 10 renamed mss.mss to mss.MSS
+    with factory() as sct:
+        shot = sct.grab(sct.monitors[1])
+    return np.asarray(shot)[:, :, 2::-1].copy()  # BGRA -> RGB
+
+

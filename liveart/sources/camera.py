@@ -63,12 +63,15 @@ class CameraSource(Source):
         self._gen_lock = threading.Lock()
         self._last_new = 0.0  # monotonic time of the last new camera frame (0: none yet)
         self._opened_at = 0.0
+        self._last_probe: np.ndarray | None = None  # probe of the last published frame
         self._scene: SyntheticScene | None = None
         self._scene_size = (0, 0)
 
     # -- reader ------------------------------------------------------------------------------
     def _reader(self, cap: Capture, gen: int) -> None:
-        prev_probe = None
+        # compare with the last frame of the previous capture too: a frozen driver that
+        # repeats its frame after a reopen must not count as a new frame each time
+        prev_probe = self._last_probe
         while not self._stop.is_set() and gen == self._gen:
             try:
                 ok, bgr = cap.read()
@@ -90,6 +93,7 @@ class CameraSource(Source):
                 if gen != self._gen:
                     break
                 self._last_new = time.monotonic()
+                self._last_probe = probe
                 self.size = (rgb.shape[1], rgb.shape[0])
                 self._publish(rgb)
 

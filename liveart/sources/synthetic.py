@@ -117,14 +117,6 @@ class _Sprite:
         if self.walk:
             x += self.walk * math.sin(0.21 * t + self.phase) + 0.35 * self.walk * math.sin(0.53 * t)
             y -= abs(math.sin(2.2 * t + self.phase)) * self.walk * 0.035
-        if self.sway:
-            k = self.sway / max(self.ay, 1.0) * (math.sin(0.9 * t + self.phase)
-                                                  + 0.4 * math.sin(2.3 * t + 1.7 * self.phase))
-            m = np.float32([[1.0, k, -k * self.ay], [0.0, 1.0, 0.0]])
-            rgbp = cv2.warpAffine(rgbp, m, (self.w, self.h), flags=cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
-            inva = cv2.warpAffine(inva, m, (self.w, self.h), flags=cv2.INTER_LINEAR,
-                                  borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255))
         x0 = int(round(x - self.ax))
         y0 = int(round(y - self.ay))
         H, W = buf.shape[:2]
@@ -134,9 +126,20 @@ class _Sprite:
             return
         sx0, sy0 = bx0 - x0, by0 - y0
         sx1, sy1 = sx0 + (bx1 - bx0), sy0 + (by1 - by0)
+        if self.sway:  # shear the visible part about the base: foliage in the wind
+            k = self.sway / max(self.ay, 1.0) * (math.sin(0.9 * t + self.phase)
+                                                  + 0.4 * math.sin(2.3 * t + 1.7 * self.phase))
+            m = np.float32([[1.0, k, -k * self.ay - sx0], [0.0, 1.0, -sy0]])
+            size = (sx1 - sx0, sy1 - sy0)
+            rgbp = cv2.warpAffine(rgbp, m, size, flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+            inva = cv2.warpAffine(inva, m, size, flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_CONSTANT, borderValue=(255, 255, 255))
+        else:
+            rgbp, inva = rgbp[sy0:sy1, sx0:sx1], inva[sy0:sy1, sx0:sx1]
         roi = buf[by0:by1, bx0:bx1]
-        tmp = cv2.multiply(roi, inva[sy0:sy1, sx0:sx1], scale=1.0 / 255.0)
-        cv2.add(tmp, rgbp[sy0:sy1, sx0:sx1], dst=tmp)
+        tmp = cv2.multiply(roi, inva, scale=1.0 / 255.0)
+        cv2.add(tmp, rgbp, dst=tmp)
         roi[...] = tmp
 
 
@@ -184,50 +187,64 @@ def _make_fruit(rng, r: float, kind: str):
     r = max(r, 1.5)
     pad = int(math.ceil(r * 0.9)) + 2
     h = int(math.ceil(2 * r * 1.15)) + 2 * pad
-    w = int(math.ceil(2 * r * 1.15)) + 2 * pad
-    cx, cy = w / 2.0, h - pad - r * (1.05 if kind != "lemon" else 0.85)
+    w = int(math.ceil(2 * r * 1.4)) + 2 * pad
+    lemon = kind == "lemon"
+    ry = r * (0.78 if lemon else 0.95)
+    cx, cy = w / 2.0, h - pad - ry
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    sx = 1.0 if kind != "lemon" else 1.25
-    nx = (xx - cx) / (r * sx)
-    ny = (yy - cy) / (r if kind != "lemon" else r * 0.85)
-    rr = np.sqrt(nx * nx + ny * ny)
+    nx = (xx - cx) / (r * (1.12 if lemon else 1.0))
+    ny = (yy - cy) / ry
+    d = np.sqrt(nx * nx + ny * ny)
+    ct, st = nx / (d + 1e-6), ny / (d + 1e-6)
+    if lemon:  # pointed ends
+        reff = 1.0 + 0.2 * np.abs(ct) ** 12
+    else:  # apples/oranges: a little flattened, with a dimple on top
+        reff = 1.0 - 0.05 * np.clip(-st, 0, 1) ** 16 - 0.03 * st ** 2
+    rr = d / reff
     alpha = np.clip((1.0 - rr) * r + 0.5, 0.0, 1.0)
     nz = np.sqrt(np.clip(1.0 - rr * rr, 0.0, 1.0))
-    n = np.dstack([nx, ny, nz]).astype(np.float32)
+    n = np.dstack([nx / reff, ny / reff, nz]).astype(np.float32)
     n /= np.linalg.norm(n, axis=2, keepdims=True) + 1e-6
-    fine = _fbm(rng, h, w, max(r / 10, 1.0), 2)
-    if kind == "orange":
-        base = np.float32([0.98, 0.50, 0.06]) * rng.uniform(0.9, 1.05)
-        alb = base * (1.0 + 0.07 * fine)[..., None]
-        spec_k, power = 0.35, 18
-    elif kind == "apple":
-        streak = _standardize(_grid_noise(rng, h, w, r * 0.8, max(r / 14, 1.0)))
-        red = np.float32([0.70, 0.07, 0.06]) * rng.uniform(0.85, 1.1)
-        yel = np.float32([0.85, 0.62, 0.12])
-        alb = _mix(red, yel, np.clip(0.25 + 0.3 * streak + 0.4 * (ny - 0.2), 0, 1) ** 1.5)
-        spec_k, power = 0.75, 40
-    elif kind == "lemon":
-        alb = np.float32([0.95, 0.82, 0.16]) * (1.0 + 0.06 * fine)[..., None]
-        spec_k, power = 0.4, 22
-    else:  # plum
-        alb = np.float32([0.33, 0.09, 0.30]) * (1.0 + 0.05 * fine)[..., None]
-        spec_k, power = 0.55, 30
+    fine = _fbm(rng, h, w, max(r / 6, 1.0), 2)
+    if kind in ("orange", "lemon"):
+        base = (np.float32([0.98, 0.50, 0.05]) if kind == "orange" else np.float32([0.98, 0.86, 0.16]))
+        base = base * rng.uniform(0.92, 1.04)
+        pits = _standardize(_grid_noise(rng, h, w, max(r / 18, 1.0), max(r / 18, 1.0)))
+        alb = base * (1.0 + 0.05 * fine + 0.03 * pits)[..., None]
+        if r > 10:  # dimpled peel
+            bump = 0.03 * pits
+            n = n + np.dstack([-cv2.Sobel(bump, cv2.CV_32F, 1, 0), -cv2.Sobel(bump, cv2.CV_32F, 0, 1),
+                               np.zeros_like(bump)])
+            n /= np.linalg.norm(n, axis=2, keepdims=True) + 1e-6
+        spec_k, power = 0.3, 14
+    else:  # apples: streaky skin
+        streak = _standardize(_grid_noise(rng, h, w, r * 0.9, max(r / 12, 1.0)))
+        if kind == "apple":
+            c0, c1 = np.float32([0.72, 0.06, 0.05]) * rng.uniform(0.85, 1.1), np.float32([0.90, 0.66, 0.14])
+            tmix = np.clip(0.2 + 0.28 * streak + 0.45 * (ny - 0.1), 0, 1) ** 1.4
+        else:  # green apple
+            c0, c1 = np.float32([0.50, 0.78, 0.18]), np.float32([0.78, 0.84, 0.30])
+            tmix = np.clip(0.3 + 0.2 * streak + 0.3 * (ny - 0.1), 0, 1)
+        alb = _mix(c0, c1, tmix) * (1.0 + 0.04 * fine)[..., None]
+        spec_k, power = 0.6, 40
     alb = np.broadcast_to(alb, (h, w, 3)).astype(np.float32)
     occl = np.clip(0.55 + 0.45 * (1.0 - np.clip(ny, 0, 1)), 0, 1)  # darker where it meets the ground
     rgb = alb * (_lambert(n, 0.32) * occl)[..., None] + spec_k * _specular(n, power)[..., None]
-    if kind == "apple" and r > 4:  # stem
-        p0 = (int((cx + 0.05 * r) * 4), int((cy - 0.82 * r) * 4))
-        p1 = (int((cx + 0.18 * r) * 4), int((cy - 1.18 * r) * 4))
-        cv2.line(rgb, p0, p1, (0.22, 0.14, 0.06), max(1, int(r * 0.09)), cv2.LINE_AA, 2)
-        cv2.line(alpha, p0, p1, 1.0, max(1, int(r * 0.09)), cv2.LINE_AA, 2)
-    shadow = _soft_shadow(h, w, cx + 0.45 * r, cy + 0.92 * r, r * 1.15, r * 0.32, r * 0.25, 0.6)
+    if kind != "lemon" and r > 4:  # stem
+        p0 = (int((cx + 0.02 * r) * 4), int((cy - 0.80 * ry) * 4))
+        p1 = (int((cx + (0.15 if kind != "orange" else 0.04) * r) * 4),
+              int((cy - (1.15 if kind != "orange" else 0.92) * ry) * 4))
+        col = (0.25, 0.16, 0.07) if kind != "orange" else (0.35, 0.42, 0.12)
+        cv2.line(rgb, p0, p1, col, max(1, int(r * (0.08 if kind != "orange" else 0.1))), cv2.LINE_AA, 2)
+        cv2.line(alpha, p0, p1, 1.0, max(1, int(r * (0.08 if kind != "orange" else 0.1))), cv2.LINE_AA, 2)
+    shadow = _soft_shadow(h, w, cx + 0.45 * r, cy + 0.92 * ry, r * 1.15, r * 0.3, r * 0.25, 0.6)
     rgb, a = _with_shadow(rgb, alpha, shadow)
-    return rgb, a, (cx, cy + r)
+    return rgb, a, (cx, cy + ry)
 
 
 def _make_rock(rng, r: float):
     r = max(r, 2.0)
-    pad = int(math.ceil(r * 0.8)) + 2
+    pad = int(math.ceil(r * 1.0)) + 2
     w = int(math.ceil(2.6 * r)) + 2 * pad
     h = int(math.ceil(1.6 * r)) + 2 * pad
     ss = 4
@@ -241,7 +258,7 @@ def _make_rock(rng, r: float):
     mask = cv2.GaussianBlur(mask, (3, 3), 0.6)
     n = _mask_normals(mask, r * 0.08)
     tex = _fbm(rng, h, w, max(r / 3, 1.0), 4)
-    grey = np.float32(rng.uniform(0.40, 0.55)) * np.float32([1.0, 0.97, 0.92])
+    grey = np.float32(rng.uniform(0.52, 0.68)) * np.float32([1.0, 0.97, 0.92])
     alb = grey * (1.0 + 0.22 * tex)[..., None]
     moss = _smoothstep(0.4, 1.2, _fbm(rng, h, w, max(r / 4, 1.0), 3))
     moss *= np.clip(-n[..., 1] + 0.2, 0, 1)  # moss on the tops
@@ -290,7 +307,7 @@ def _draw_leaves(rng, rgb, alpha, cx, cy, rx, ry, leaf, count, greens, ss, berri
 
 def _make_bush(rng, r: float, greens, flowers: bool, blur: float = 0.0):
     r = max(r, 2.0)
-    pad = int(math.ceil(r * 0.5)) + 3
+    pad = int(math.ceil(r * 0.7)) + 3
     w = int(math.ceil(2.6 * r)) + 2 * pad
     h = int(math.ceil(1.5 * r)) + 2 * pad
     ss = 3 if r < 150 else 2
@@ -321,7 +338,7 @@ def _make_bush(rng, r: float, greens, flowers: bool, blur: float = 0.0):
 def _make_tree(rng, height: float, greens):
     height = max(height, 4.0)
     cr = height * 0.33
-    pad = int(math.ceil(cr * 0.3)) + 3
+    pad = int(math.ceil(cr * 0.6)) + 3
     w = int(math.ceil(3.0 * cr)) + 2 * pad
     h = int(math.ceil(height + cr * 0.3)) + 2 * pad
     ss = 3 if height < 300 else 2
@@ -352,7 +369,7 @@ def _make_tree(rng, height: float, greens):
     is_trunk = (yy > base - height * 0.62).astype(np.float32) * (np.abs(np.arange(w) - cx) < tw * 1.3)
     rgb = rgb / np.maximum(alpha, 1e-4)[..., None]
     rgb *= (1.0 + (bark - 1.0) * is_trunk)[..., None]
-    shadow = _soft_shadow(h, w, cx + cr * 0.8, base - 0.02 * height, cr * 1.4, cr * 0.22, cr * 0.2, 0.5)
+    shadow = _soft_shadow(h, w, cx + cr * 0.6, base - 0.02 * height, cr * 1.1, cr * 0.2, cr * 0.2, 0.5)
     rgb, a = _with_shadow(rgb, alpha, shadow)
     return rgb, a, (cx, base)
 
@@ -393,12 +410,17 @@ def _make_animal(rng, length: float, pattern: str, facing: int):
     warp = _fbm(rng, h, w, max(L * 0.12, 1.0), 2)
     if pattern == "tiger":
         fur, mark = np.float32([0.86, 0.50, 0.16]), np.float32([0.08, 0.06, 0.05])
-        f = np.sin(2 * np.pi * (xx + 0.06 * L * warp + 0.15 * (yy - body_cy)) / (0.085 * L))
-        marks = _smoothstep(0.35, 0.6, f) * _smoothstep(-0.3, 0.3, -(yy - body_cy - 0.08 * L) / L * 6)
+        legs = yy > body_cy + 0.16 * L
+        f = np.where(legs, np.sin(2 * np.pi * yy / (0.06 * L)),
+                     np.sin(2 * np.pi * (xx + 0.025 * L * warp + 0.25 * np.abs(yy - body_cy)) / (0.075 * L)))
+        taper = np.where(legs, 1.0, 0.35 + 0.5 * _smoothstep(body_cy + 0.15 * L, body_cy - 0.2 * L, yy))
+        marks = _smoothstep(1.0 - taper, 1.15 - taper, f)
     elif pattern == "zebra":
         fur, mark = np.float32([0.90, 0.88, 0.84]), np.float32([0.07, 0.07, 0.08])
-        f = np.sin(2 * np.pi * (xx + 0.08 * L * warp - 0.2 * np.abs(yy - body_cy)) / (0.07 * L))
-        marks = _smoothstep(-0.05, 0.2, f)
+        legs = yy > body_cy + 0.16 * L
+        f = np.where(legs, np.sin(2 * np.pi * yy / (0.05 * L)),
+                     np.sin(2 * np.pi * (xx + 0.02 * L * warp - 0.3 * np.abs(yy - body_cy)) / (0.065 * L)))
+        marks = _smoothstep(-0.1, 0.1, f)
     elif pattern == "leopard":
         fur, mark = np.float32([0.84, 0.64, 0.32]), np.float32([0.16, 0.10, 0.06])
         sp = _fbm(rng, h, w, max(L * 0.05, 1.0), 2)
@@ -412,7 +434,7 @@ def _make_animal(rng, length: float, pattern: str, facing: int):
     belly = _smoothstep(body_cy + 0.02 * L, body_cy + 0.2 * L, yy) * (np.abs(xx - cx) < 0.4 * L)
     alb = _mix(fur, mark, marks * 0.95)
     alb = _mix(alb, np.float32([0.95, 0.92, 0.85]), belly * 0.55)
-    alb *= (1.0 + 0.10 * _fbm(rng, h, w, max(L * 0.012, 1.0), 2, aspect=0.4))[..., None]
+    alb *= (1.0 + 0.05 * _fbm(rng, h, w, max(L * 0.015, 1.5), 2, aspect=0.4))[..., None]
     legs_dark = _smoothstep(base - 0.1 * L, base, yy)
     alb = _mix(alb, np.float32([0.12, 0.1, 0.08]), legs_dark * 0.8)
     rgb = alb * _lambert(n, 0.42)[..., None] + 0.06 * _specular(n, 10)[..., None]
@@ -549,7 +571,7 @@ class SyntheticScene:
         f_c = 0.15
         m_c = margin(f_c)
         cell = max(H * 0.22, 2.0)
-        n_per = max(2, int(round((W + 2 * m_c) / (cell * 2.6))))
+        n_per = max(2, int(round((W + 2 * m_c) / (cell * 1.8))))
         period = int(math.ceil((W + 2 * m_c) / n_per)) * n_per
         self.cloud_period = period
         ch = H
@@ -558,7 +580,6 @@ class SyntheticScene:
         cov = np.zeros((ch, period), np.float32)
         cov2 = np.zeros((ch, period), np.float32)
         amp = 1.0
-        n_cells = period // n_per * n_per / (cell * 2.6)
         for octave in range(6):
             k = 2 ** octave
             nu = n_per * k
@@ -571,7 +592,6 @@ class SyntheticScene:
             cov += amp * nz
             cov2 += amp * nz_up
             amp *= 0.5
-        del n_cells
         s1, m1 = cov.std() + 1e-6, cov.mean()
         cov, cov2 = (cov - m1) / s1, (cov2 - m1) / s1
         amount = p.uniform(0.2, 1.0)
@@ -579,10 +599,10 @@ class SyntheticScene:
         thr = 1.2 - 0.9 * amount
         dens = _smoothstep(thr, thr + 0.9, cov * (0.4 + 0.6 * prof) + 0.5 * prof - 0.3)
         above = _smoothstep(thr, thr + 0.9, cov2 * (0.4 + 0.6 * prof) + 0.5 * prof - 0.3)
-        shade = np.clip(1.0 - 0.55 * above + 0.15 * (dens - above), 0.35, 1.1)
-        cwhite = np.float32([1.0, 1.0, 1.0]) * 0.55 + sun * 0.45
-        cgrey = hor * 0.55 + np.float32([0.45, 0.47, 0.52]) * 0.45
-        crgb = _mix(cgrey, cwhite, np.clip(shade, 0, 1)) * np.clip(shade + 0.2, 0, 1.1)[..., None]
+        shade = np.clip(1.0 - 0.4 * above + 0.2 * (dens - above), 0.55, 1.0)
+        cwhite = np.float32([1.0, 1.0, 1.0]) * 0.6 + sun * 0.4
+        cgrey = hor * 0.5 + np.float32([0.62, 0.64, 0.70]) * 0.5
+        crgb = _mix(cgrey, cwhite, _smoothstep(0.55, 1.0, shade)) * (0.8 + 0.2 * shade)[..., None]
         calpha = np.clip(dens * 0.95, 0, 1)
         self._cloud_rgb = np.concatenate([crgb, crgb[:, :W + 2 * m_c]], axis=1)
         self._cloud_alpha = np.concatenate([calpha, calpha[:, :W + 2 * m_c]], axis=1)
@@ -644,8 +664,7 @@ class SyntheticScene:
         below = _smoothstep(0.0, H * 0.04, yl - base[None, :])
         fields = _fbm(r, rows, PW, max(H * 0.08, 1.0), 3, 0.5, aspect=3.0)
         fcol = _mix(_mix(g0, g1, 0.7), g2, np.clip(0.5 + 0.4 * fields, 0, 1) * (0.3 + dryness))
-        hedges = _smoothstep(0.88, 1.0, np.abs(np.sin(fields * 2.2)))
-        fcol = _mix(fcol, np.float32([0.10, 0.18, 0.07]), hedges * 0.7)
+        fcol = fcol * (1.0 + 0.08 * _fbm(r, rows, PW, max(H * 0.006, 1.0), 2))[..., None]
         rgb = _mix(canopy, fcol, below if forest else np.ones_like(below))
         rgb = _mix(rgb, haze, 0.32 * np.ones((rows, PW), np.float32))
         layers.append(_Layer(rgb, alpha, top, f_h, m_h))
@@ -684,7 +703,19 @@ class SyntheticScene:
         s = H / 360.0
         big = _standardize(plane_fbm(260 * s, 260 * s, 3))
         mid = plane_fbm(40 * s, 40 * s, 3)
-        blades = plane_fbm(2.2 * s, 30 * s, 3, 0.6)
+        # grass blades stand upright on screen: tall thin noise, its size picked per row by depth
+        bw = 2.0 * s / zr[:, 0]  # blade width in pixels on each row
+        blades = np.zeros((rows, PW), np.float32)
+        wl = 0.75
+        while wl < 2.0 * float(bw.max()):
+            wgt = np.clip(1.0 - np.abs(np.log2(np.maximum(bw, 1e-3) / wl)), 0, 1)
+            if wl == 0.75:
+                wgt = np.where(bw < wl, np.clip(bw / wl, 0, 1) ** 2, wgt)
+            if wgt.max() > 0:
+                lv = _standardize(_grid_noise(r, rows, PW, wl * 6.0, wl))
+                blades += wgt[:, None] * lv
+            wl *= 2.0
+        blades *= 0.8
         dirt = _smoothstep(0.9, 1.4, big + 0.25 * mid) * (0.3 + 0.7 * dryness)
         grass = _mix(g0, g1, np.clip(0.55 + 0.22 * mid + 0.28 * blades + 0.1 * big, 0, 1))
         grass = _mix(grass, g2, np.clip(dryness + 0.2 * big, 0, 1) * 0.6)
@@ -697,12 +728,12 @@ class SyntheticScene:
         rgb = rgb.astype(np.float32)
         # wild flowers
         fl_cols = [(0.95, 0.95, 0.92), (0.98, 0.85, 0.15), (0.75, 0.45, 0.85), (0.9, 0.25, 0.2)]
-        nflow = int(p.uniform(80, 400) * W * H / (640 * 360))
+        nflow = int(p.uniform(30, 140) * W * H / (640 * 360))
         fr = self._rngs[5]
         for _ in range(min(nflow, 6000)):
-            y = fr.uniform(top + rows * 0.15, H)
+            y = fr.uniform(top + rows * 0.4, H)
             x = fr.uniform(0, PW)
-            rad = 2.2 * s * (y - y_h) / D
+            rad = 1.7 * s * (y - y_h) / D
             if rad < 0.5:
                 continue
             ri = int(y) - top
@@ -767,7 +798,7 @@ class SyntheticScene:
         rgb, a, anc = _make_animal(o, H * 0.62 * scale_at(ay), pattern, 1 if p.uniform() < 0.5 else -1)
         sprites.append(_Sprite(rgb, a, anc, (ax, ay), 1.0, walk=W * 0.03, phase=o.uniform(0, 6)))
         # fruit in the foreground
-        kinds = ["orange", "apple", "lemon", "plum"]
+        kinds = ["orange", "apple", "green_apple", "lemon"]
         cxf = W * p.uniform(0.2, 0.8)
         for _ in range(int(p.integers(3, 7))):
             fy = ground_y(p.uniform(0.72, 0.97))
@@ -833,8 +864,6 @@ class SyntheticScene:
         b = 1.0 + 0.07 * math.sin(2 * math.pi * t / 19.0 + ph0) + 0.03 * math.sin(2 * math.pi * t / 7.0)
         warm = 0.035 * math.sin(2 * math.pi * t / 31.0 + ph1)
         g = self.grade_gain * np.float32([b * (1 + warm), b, b * (1 - warm)])
-        np.clip(self._ramp[:, None] * g[None, :] + 0.5, 0, 255, out=self._lut_f
-                if hasattr(self, "_lut_f") else None) if False else None
         self._lut[:, 0, :] = np.clip(self._ramp[:, None] * g[None, :] + 0.5, 0, 255)
         cv2.LUT(out, self._lut, dst=out)
         return out

@@ -17,80 +17,13 @@ mss = pytest.importorskip("mss")
 from liveart.outputs import window as window_mod  # noqa: E402
 from liveart.outputs.window import KEYS, HudInfo, Window  # noqa: E402
 
-SCREEN_W, SCREEN_H = 1280, 720
+from ..conftest import SCREEN_H, SCREEN_W, grab  # noqa: E402,F401
+
 WIN_W, WIN_H = 640, 360
 SHOT = "/tmp/window_shot.png"
 
 # quadrant colours of the test frame: top-left, top-right, bottom-left, bottom-right
 TL, TR, BL, BR = (200, 40, 40), (40, 190, 60), (50, 80, 220), (230, 210, 40)
-
-
-def _start_xvfb() -> tuple[subprocess.Popen, int]:
-    """Start Xvfb on a display number it picks itself (-displayfd), wait until it accepts clients."""
-    read_fd, write_fd = os.pipe()
-    proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN_W}x{SCREEN_H}x24", "-nolisten", "tcp"],
-        pass_fds=(write_fd,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    data = b""
-    deadline = time.monotonic() + 20
-    with os.fdopen(read_fd, "rb", buffering=0) as pipe:
-        while not data.endswith(b"\n") and time.monotonic() < deadline:
-            ready, _, _ = select.select([pipe], [], [], 0.2)
-            if ready:
-                chunk = pipe.read(64)
-                if not chunk:
-                    break
-                data += chunk
-            elif proc.poll() is not None:
-                break
-    if not data.strip().isdigit():
-        proc.kill()
-        proc.wait()
-        pytest.fail(f"Xvfb did not start (exit code {proc.poll()}, said {data!r})")
-    number = int(data)
-    # -displayfd is written once the server listens; still check the socket answers
-    path = f"/tmp/.X11-unix/X{number}"
-    while time.monotonic() < deadline:
-        try:
-            with socket.socket(socket.AF_UNIX) as sock:
-                sock.connect(path)
-            return proc, number
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    proc.wait()
-    pytest.fail(f"Xvfb :{number} never accepted connections on {path}")
-
-
-@pytest.fixture(scope="module")
-def xserver():
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb): the window test needs an X server")
-    saved = {k: os.environ.get(k) for k in ("DISPLAY", "SDL_VIDEODRIVER", "SDL_VIDEO_WINDOW_POS")}
-    pygame.display.quit()  # another test may have initialised a dummy display
-    proc, number = _start_xvfb()
-    os.environ["DISPLAY"] = f":{number}"
-    os.environ.pop("SDL_VIDEODRIVER", None)
-    os.environ["SDL_VIDEO_WINDOW_POS"] = "0,0"  # no window manager: put the window where we grab
-    try:
-        yield f":{number}"
-    finally:
-        pygame.display.quit()
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.fixture
@@ -109,14 +42,6 @@ def quadrants(w: int, h: int) -> np.ndarray:
     f[h // 2 :, : w // 2] = BL
     f[h // 2 :, w // 2 :] = BR
     return f
-
-
-def grab() -> np.ndarray:
-    """The whole X screen as RGB HxWx3."""
-    factory = getattr(mss, "MSS", None) or mss.mss  # mss 10 renamed mss.mss to mss.MSS
-    with factory() as sct:
-        shot = sct.grab(sct.monitors[1])
-    return np.asarray(shot)[:, :, 2::-1].copy()  # BGRA -> RGB
 
 
 def window_pixels() -> np.ndarray:

@@ -1,0 +1,104 @@
+"""Every CLI error path: one sentence on stderr, exit code 2, nothing else."""
+import subprocess
+import sys
+
+import pytest
+
+from liveart.cli import main
+
+
+@pytest.fixture
+def files(tmp_path):
+    corrupt_png = tmp_path / "corrupt.png"
+    corrupt_png.write_bytes(b"\x89PNG not really an image")
+    corrupt_mp4 = tmp_path / "corrupt.mp4"
+    corrupt_mp4.write_bytes(bytes(range(256)) * 40)
+    bad_toml = tmp_path / "bad.toml"
+    bad_toml.write_text("[dream\nlayer = 'blocks.3'\n")
+    unknown_toml = tmp_path / "unknown.toml"
+    unknown_toml.write_text("[dream]\nlayers = 'blocks.3'\n")
+    range_toml = tmp_path / "range.toml"
+    range_toml.write_text("[dream]\noctaves = 12\n")
+    still = tmp_path / "still.png"
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(still), np.full((40, 60, 3), 128, np.uint8))
+    return tmp_path
+
+
+CASES = [
+    (["run", "--set", "dream.octaves=lots"], "dream.octaves takes a number from 1 to 6"),
+    (["run", "--set", "dream.octave=3"], "valid names are"),
+    (["run", "--set", "dream.layer=blocks.99"], "must be one of blocks.0"),
+    (["run", "--set", "nonsense"], "name=value"),
+    (["run", "--source", "floppy"], "--source must be one of"),
+    (["run", "--source", "video:{d}/missing.mp4"], "missing.mp4 does not exist"),
+    (["run", "--source", "video:{d}/corrupt.mp4"], "corrupt.mp4 could not be read"),
+    (["run", "--source", "image:{d}/corrupt.png"], "corrupt.png could not be read"),
+    (["run", "--size", "big"], "--size takes WIDTHxHEIGHT"),
+    (["run", "--size", "8x8"], "--size must be between"),
+    (["run", "--window", "0x0"], "--window must be between"),
+    (["run", "--device", "tpu"], "--device must be one of"),
+    (["run", "--device", "cuda"], "sees no CUDA device"),
+    (["run", "--preset", "nope"], "Unknown preset 'nope'; available presets are: deep-eyes"),
+    (["run", "--preset", "{d}/bad.toml"], "bad.toml is not valid TOML"),
+    (["run", "--preset", "{d}/unknown.toml"], "unknown.toml sets unknown parameter 'dream.layers'"),
+    (["run", "--preset", "{d}/range.toml"], "range.toml sets dream.octaves = 12, outside its range"),
+    (["run", "--preset", "{d}/missing.toml"], "missing.toml does not exist"),
+    (["run", "--headless", "--frames", "0"], "--frames must be a positive number"),
+    (["run", "--record", "{d}/out.gif"], "Cannot record to"),
+    (["run", "--record", "{d}/no/such/dir/out.mp4"], "does not exist"),
+    (["run", "--scene", "waltz"], "Unknown scene 'waltz'"),
+    (["run", "--frames", "x"], "invalid int value"),
+    (["render", "{d}/missing.png", "{d}/out.png"], "missing.png does not exist"),
+    (["render", "{d}/still.png", "{d}/out.mp4"], "same kind"),
+    (["render", "{d}/still.png", "{d}/out.txt"], "must end in an image"),
+    (["render", "{d}/corrupt.png", "{d}/out.png"], "corrupt.png could not be read"),
+    (["bench", "--seconds", "0"], "--seconds must be a positive number"),
+    (["models", "layers", "alexnet"], "Unknown model 'alexnet'"),
+    (["dance"], "invalid choice"),
+]
+
+
+@pytest.mark.parametrize("argv,message", CASES, ids=[" ".join(c[0])[:40] for c in CASES])
+def test_error_is_one_sentence_and_exit_2(argv, message, files, capsys):
+    argv = [a.format(d=files) for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert err.startswith("liveart") and "\n" not in err and "Traceback" not in err
+
+
+def test_console_script_exits_2_with_a_sentence():
+    proc = subprocess.run([sys.executable, "-m", "liveart", "run", "--set", "dream.mix=x"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == \
+        "liveart: dream.mix takes a number from 0 to 1, not 'x'."
+
+
+def test_listing_commands_work(capsys):
+    assert main(["models"]) == 0
+    assert "efficientnet_lite0" in capsys.readouterr().out
+    assert main(["models", "layers", "efficientnet_lite0"]) == 0
+    layers = capsys.readouterr().out.split()
+    assert layers[0] == "blocks.0" and "blocks.15" in layers and "head" in layers
+    assert main(["models", "classes"]) == 0
+    assert " 281 tabby cat" in capsys.readouterr().out
+    assert main(["presets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("gentle", "deep-eyes", "infinite-zoom", "ornaments"):
+        assert name in out
+    assert "broken" not in out
+
+
+def test_devices_says_none_found_instead_of_failing(capsys):
+    import json
+
+    assert main(["devices"]) == 0
+    out = capsys.readouterr().out
+    assert "torch_devices:" in out and "cpu" in out
+    assert main(["devices", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert set(data) >= {"cameras", "midi_inputs", "midi_outputs", "audio_outputs", "torch_devices"}
