@@ -4,11 +4,11 @@ from __future__ import annotations
 import logging
 import time
 
-import pygame
-
 from . import params
 from .engine import Engine
 from .outputs.window import HudInfo, Window
+
+import pygame  # noqa: E402  (after window: it silences pygame's banner)
 
 log = logging.getLogger(__name__)
 

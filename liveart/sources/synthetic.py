@@ -10,6 +10,7 @@ costs a few cheap OpenCV passes. Everything is derived from the seed: no files, 
 from __future__ import annotations
 
 import math
+import threading
 import time
 
 import cv2
@@ -98,7 +99,7 @@ class _Sprite:
 
     def __init__(self, rgb: np.ndarray, alpha: np.ndarray, anchor: tuple[float, float],
                  pos: tuple[float, float], parallax: float = 1.0, sway: float = 0.0,
-                 walk: float = 0.0, phase: float = 0.0):
+                 walk: float = 0.0, phase: float = 0.0, slide: float = 0.0):
         a = np.clip(alpha, 0.0, 1.0).astype(np.float32)
         self.rgbp = _to_u8(rgb * a[..., None])
         self.inva = _to_u8(np.repeat((1.0 - a)[..., None], 3, axis=2))
@@ -108,7 +109,9 @@ class _Sprite:
         self.parallax = parallax
         self.sway = sway  # top displacement amplitude, pixels
         self.walk = walk  # horizontal shuffle amplitude, pixels
+        self.slide = slide  # whole-sprite sway amplitude, pixels (cheap: no resampling)
         self.phase = phase
+        self.depth = pos[1]  # painter's order key
 
     def draw(self, buf: np.ndarray, cam: float, t: float) -> None:
         rgbp, inva = self.rgbp, self.inva
@@ -117,6 +120,8 @@ class _Sprite:
         if self.walk:
             x += self.walk * math.sin(0.21 * t + self.phase) + 0.35 * self.walk * math.sin(0.53 * t)
             y -= abs(math.sin(2.2 * t + self.phase)) * self.walk * 0.035
+        if self.slide:
+            x += self.slide * (math.sin(0.8 * t + self.phase) + 0.4 * math.sin(2.1 * t + 1.3 * self.phase))
         x0 = int(round(x - self.ax))
         y0 = int(round(y - self.ay))
         H, W = buf.shape[:2]
@@ -209,13 +214,8 @@ def _make_fruit(rng, r: float, kind: str):
     if kind in ("orange", "lemon"):
         base = (np.float32([0.98, 0.50, 0.05]) if kind == "orange" else np.float32([0.98, 0.86, 0.16]))
         base = base * rng.uniform(0.92, 1.04)
-        pits = _standardize(_grid_noise(rng, h, w, max(r / 18, 1.0), max(r / 18, 1.0)))
+        pits = _standardize(_grid_noise(rng, h, w, max(r / 14, 1.5), max(r / 14, 1.5)))
         alb = base * (1.0 + 0.05 * fine + 0.03 * pits)[..., None]
-        if r > 10:  # dimpled peel
-            bump = 0.03 * pits
-            n = n + np.dstack([-cv2.Sobel(bump, cv2.CV_32F, 1, 0), -cv2.Sobel(bump, cv2.CV_32F, 0, 1),
-                               np.zeros_like(bump)])
-            n /= np.linalg.norm(n, axis=2, keepdims=True) + 1e-6
         spec_k, power = 0.3, 14
     else:  # apples: streaky skin
         streak = _standardize(_grid_noise(rng, h, w, r * 0.9, max(r / 12, 1.0)))
@@ -322,7 +322,7 @@ def _make_bush(rng, r: float, greens, flowers: bool, blur: float = 0.0):
                 0, 0, 360, (np.float32(greens[0]) * 0.35).tolist(), -1, cv2.LINE_AA)
     cv2.ellipse(alpha, (int(cx * ss), int((base - 0.6 * r) * ss)), (int(1.1 * r * ss), int(0.6 * r * ss)),
                 0, 0, 360, 1.0, -1, cv2.LINE_AA)
-    _draw_leaves(rng, rgb, alpha, cx * ss / ss, base - 0.65 * r, 1.2 * r, 0.75 * r, leaf, count, greens, ss, berries)
+    _draw_leaves(rng, rgb, alpha, cx, base - 0.65 * r, 1.2 * r, 0.75 * r, leaf, count, greens, ss, berries)
     rgb = cv2.resize(rgb, (w, h), interpolation=cv2.INTER_AREA)
     alpha = cv2.resize(alpha, (w, h), interpolation=cv2.INTER_AREA)
     if blur > 0.5:
@@ -405,7 +405,7 @@ def _make_animal(rng, length: float, pattern: str, facing: int):
     cv2.ellipse(mask, (S(cx - 0.50 * L), S(body_cy - 0.05 * L)), (S(0.16 * L), S(0.03 * L)), 40,
                 0, 360, 255, -1, cv2.LINE_AA)  # tail
     mask = cv2.resize(mask, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    n = _mask_normals(mask, L * 0.02)
+    n = _mask_normals(mask, L * 0.03)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     warp = _fbm(rng, h, w, max(L * 0.12, 1.0), 2)
     if pattern == "tiger":
@@ -418,15 +418,21 @@ def _make_animal(rng, length: float, pattern: str, facing: int):
     elif pattern == "zebra":
         fur, mark = np.float32([0.90, 0.88, 0.84]), np.float32([0.07, 0.07, 0.08])
         legs = yy > body_cy + 0.16 * L
-        f = np.where(legs, np.sin(2 * np.pi * yy / (0.05 * L)),
-                     np.sin(2 * np.pi * (xx + 0.02 * L * warp - 0.3 * np.abs(yy - body_cy)) / (0.065 * L)))
-        marks = _smoothstep(-0.1, 0.1, f)
+        f = np.where(legs, np.sin(2 * np.pi * (yy + 0.01 * L * warp) / (0.04 * L)),
+                     np.sin(2 * np.pi * (xx + 0.025 * L * warp - 0.3 * np.abs(yy - body_cy)) / (0.06 * L)))
+        marks = _smoothstep(-0.12, 0.08, f + 0.1 * warp)
     elif pattern == "leopard":
         fur, mark = np.float32([0.84, 0.64, 0.32]), np.float32([0.16, 0.10, 0.06])
-        sp = _fbm(rng, h, w, max(L * 0.05, 1.0), 2)
-        ring = np.abs(sp - 1.0)
-        marks = _smoothstep(0.5, 0.25, ring) * _smoothstep(0.6, 1.0, sp + 0.2) + _smoothstep(1.6, 2.0, sp)
-        marks = np.clip(marks, 0, 1)
+        spacing = max(L * 0.075, 2.0)  # rosettes around jittered grid points
+        pts = np.full((h, w), 255, np.uint8)
+        for gy in np.arange(spacing * 0.5, h, spacing * 0.85):
+            for gx in np.arange(spacing * 0.5, w, spacing):
+                px = int(gx + rng.uniform(-0.3, 0.3) * spacing + (spacing * 0.5 if int(gy / spacing) % 2 else 0))
+                py = int(gy + rng.uniform(-0.25, 0.25) * spacing)
+                if 0 <= px < w and 0 <= py < h:
+                    pts[py, px] = 0
+        dn = cv2.distanceTransform(pts, cv2.DIST_L2, 5) / spacing + 0.07 * warp
+        marks = _smoothstep(0.36, 0.28, dn) * (1.0 - 0.75 * _smoothstep(0.2, 0.13, dn))
     else:  # cow
         fur, mark = np.float32([0.93, 0.91, 0.88]), np.float32([0.09, 0.08, 0.08])
         sp = _fbm(rng, h, w, max(L * 0.16, 1.0), 3)
@@ -530,7 +536,8 @@ class SyntheticScene:
         self.width, self.height, self.seed = width, height, int(seed)
         ss = np.random.SeedSequence([int(seed) & 0xFFFFFFFF, 0x5CE4E])
         self._rngs = [np.random.default_rng(s) for s in ss.spawn(16)]
-        self._buf = np.empty((height, width, 3), np.uint8)
+        self._buf = np.empty((height, width, 3), np.uint8)  # composition buffer, reused
+        self._lock = threading.Lock()  # frame() may be called from several threads
         self._build()
 
     # ---------------------------------------------------------------- building
@@ -795,24 +802,37 @@ class SyntheticScene:
         ay = ground_y(p.uniform(0.3, 0.5))
         ax = W * p.uniform(0.3, 0.7)
         pattern = ["tiger", "zebra", "leopard", "cow"][int(p.integers(4))]
-        rgb, a, anc = _make_animal(o, H * 0.62 * scale_at(ay), pattern, 1 if p.uniform() < 0.5 else -1)
+        rgb, a, anc = _make_animal(o, H * 0.75 * scale_at(ay), pattern, 1 if p.uniform() < 0.5 else -1)
         sprites.append(_Sprite(rgb, a, anc, (ax, ay), 1.0, walk=W * 0.03, phase=o.uniform(0, 6)))
         # fruit in the foreground
         kinds = ["orange", "apple", "green_apple", "lemon"]
-        cxf = W * p.uniform(0.2, 0.8)
-        for _ in range(int(p.integers(3, 7))):
-            fy = ground_y(p.uniform(0.72, 0.97))
-            fx = cxf + W * p.uniform(-0.25, 0.25)
-            rgb, a, anc = _make_fruit(o, H * 0.075 * scale_at(fy), kinds[int(p.integers(len(kinds)))])
-            sprites.append(_Sprite(rgb, a, anc, (fx, fy), 1.0))
+        main_kind = kinds[int(p.integers(len(kinds)))]
+        cxf = W * p.uniform(0.25, 0.75)
+        fy0 = ground_y(p.uniform(0.75, 0.85))
+        r0 = H * 0.07 * scale_at(fy0)
+        nb, nf = int(p.integers(2, 5)), int(p.integers(1, 4))
+        pile = [(cxf + (i - (nb - 1) / 2) * 1.95 * r0, fy0 - 0.55 * r0, fy0 - 0.55 * r0) for i in range(nb)]
+        pile += [(cxf + (i - (nf - 1) / 2) * 2.0 * r0 + p.uniform(-0.3, 0.3) * r0, fy0 + 0.6 * r0,
+                  fy0 + 0.6 * r0) for i in range(nf)]
+        if nb >= 2 and p.uniform() < 0.7:  # one resting on top
+            pile.append((cxf + p.uniform(-0.4, 0.4) * r0, fy0 - 1.55 * r0, fy0 + 2 * r0))
+        pile.append((cxf + W * p.uniform(0.2, 0.35) * (1 if p.uniform() < 0.5 else -1),
+                     ground_y(p.uniform(0.85, 0.97)), None))  # a stray one
+        for fx, fy, depth in pile:
+            kind = main_kind if p.uniform() < 0.8 else kinds[int(p.integers(len(kinds)))]
+            rr = r0 * p.uniform(0.9, 1.1) * (scale_at(fy) / scale_at(fy0) if depth is None else 1.0)
+            rgb, a, anc = _make_fruit(o, rr, kind)
+            sp = _Sprite(rgb, a, anc, (fx, fy), 1.0)
+            sp.depth = fy if depth is None else depth
+            sprites.append(sp)
         # a big soft foreground bush, nearer than everything (more parallax, out of focus)
         fgy = H * p.uniform(1.0, 1.08)
         fgx = W * (p.uniform(-0.05, 0.12) if p.uniform() < 0.5 else p.uniform(0.88, 1.05))
         rgb, a, anc = _make_bush(o, H * 0.26, greens, flowers=False, blur=max(H * 0.004, 0.0))
-        sprites.append(_Sprite(rgb, a, anc, (fgx, fgy), 1.35, sway=H * 0.006, phase=o.uniform(0, 6)))
+        sprites.append(_Sprite(rgb, a, anc, (fgx, fgy), 1.35, slide=H * 0.005, phase=o.uniform(0, 6)))
         # painter's order: far to near
         fg = sprites.pop()
-        sprites.sort(key=lambda sp: sp.y)
+        sprites.sort(key=lambda sp: sp.depth)
         sprites.append(fg)
         self.sprites = sprites
 
@@ -830,7 +850,10 @@ class SyntheticScene:
 
     def frame(self, t: float) -> np.ndarray:
         """The scene at time `t` seconds: a new C-contiguous uint8 HxWx3 RGB array."""
-        t = float(t)
+        with self._lock:
+            return self._frame(float(t))
+
+    def _frame(self, t: float) -> np.ndarray:
         W, H = self.width, self.height
         buf = self._buf
         cam = self._camera(t)
