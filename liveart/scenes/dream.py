@@ -5,8 +5,8 @@ random jitter, objective: mean squared activation of a layer), arranged for a li
 
 - live (`process`): each tick runs `dream.steps` steps at one octave, cycling from coarse to
   fine across ticks; the dream's detail (output minus camera) carries into the next tick
-  (`dream.persist`), so the dream grows over a few ticks and follows a moving camera without
-  ghosting. `dream.feedback` carries the whole previous output instead: the "whatever you see,
+  (`dream.persist`), so the dream grows over a few ticks without ghosting the camera's own
+  picture (the detail stays where it grew; a fast pan smears it until it regrows). `dream.feedback` carries the whole previous output instead: the "whatever you see,
   I want more of it" loop, transformed each tick by zoom/rotate/drift for the infinite zoom.
 - offline (`render`): the full octave pyramid with `dream.steps` steps per octave, per frame.
 """
@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from .. import params
 from ..errors import UserError
+from ..flow import MotionFollower
 from ..models import BACKBONES, imagenet_class_index, imagenet_labels, load_backbone
 from ..params import Snapshot
 from .base import Scene
@@ -66,9 +67,11 @@ params.declare("dream.jitter", "int", 16, "Random shift of the image before each
                "pixels; hides the network's grid.", min=0, max=64, unit="px")
 params.declare("dream.smooth", "float", 0.0, "Blur of the gradient (sigma in pixels): softer, "
                "larger forms.", min=0.0, max=4.0, unit="px", smoothing=0.15)
-params.declare("dream.persist", "float", 0.9, "How much of the dream's own detail (output minus "
+params.declare("dream.persist", "float", 0.95, "How much of the dream's own detail (output minus "
                "camera) carries into the next tick, so the dream grows without ghosting.",
                min=0.0, max=1.0, smoothing=0.15)
+params.declare("dream.follow", "bool", True, "Move the carried dream with the camera's motion "
+               "(optical flow), so it stays on what it grew on.")
 params.declare("dream.feedback", "float", 0.0, "How much of the last dreamed output (camera "
                "included) carries into the next tick: the 'I want more of it' loop.",
                min=0.0, max=1.0, smoothing=0.15)
@@ -132,6 +135,7 @@ class DreamScene(Scene):
         super().__init__(device, half)
         self.model = load_backbone(MODEL, device, half=half)
         self.blur = GaussianBlur()
+        self.motion = MotionFollower()
         self.rng = random.Random(seed)
         self.tick = 0
         self._labels: list[tuple[str, float]] = []
@@ -144,6 +148,7 @@ class DreamScene(Scene):
     def reset(self) -> None:
         self.prev_out: torch.Tensor | None = None
         self.detail: torch.Tensor | None = None
+        self.motion.reset()
 
     def labels(self) -> list[tuple[str, float]]:
         return self._labels
@@ -207,11 +212,14 @@ class DreamScene(Scene):
         if snap.fired("dream.reset") or (self.prev_out is not None
                                          and self.prev_out.shape != frame.shape):
             self.reset()
+        if snap["dream.follow"]:
+            self.motion.update(frame)
+        follow = self.motion.warp if snap["dream.follow"] else (lambda t: t)
         start = frame
         if self.detail is not None and snap["dream.persist"] > 0:
-            start = start + snap["dream.persist"] * self.warp(self.detail, snap)
+            start = start + snap["dream.persist"] * self.warp(follow(self.detail), snap)
         if self.prev_out is not None and snap["dream.feedback"] > 0:
-            start = torch.lerp(start, self.warp(self.prev_out, snap), snap["dream.feedback"])
+            start = torch.lerp(start, self.warp(follow(self.prev_out), snap), snap["dream.feedback"])
         return start.clamp(0.0, 1.0)
 
     def _finish(self, frame: torch.Tensor, out: torch.Tensor) -> torch.Tensor:

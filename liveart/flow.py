@@ -1,0 +1,54 @@
+"""Camera motion between ticks, so state carried from the last tick can move with the picture.
+
+OpenCV's DIS optical flow (ultrafast preset) takes about a millisecond at the internal size on
+a CPU; it runs on the small frames the scene already has, never at full resolution.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def to_gray(x: torch.Tensor) -> np.ndarray:
+    """1x3xhxw RGB 0..1 tensor -> uint8 hxw grey on the host (what DIS wants)."""
+    g = (x[0, 0] * 0.299 + x[0, 1] * 0.587 + x[0, 2] * 0.114).mul(255.0)
+    return g.clamp_(0, 255).to(torch.uint8).cpu().numpy()
+
+
+class MotionFollower:
+    """Tracks the newest frame; `warp(t)` moves a tensor aligned with the previous frame onto the
+    current one. Before the first motion estimate, or after a cut, it returns `t` unchanged."""
+
+    def __init__(self):
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._prev: np.ndarray | None = None
+        self._grid: torch.Tensor | None = None
+        self._base: torch.Tensor | None = None
+
+    def reset(self) -> None:
+        self._prev, self._grid = None, None
+
+    def update(self, frame: torch.Tensor) -> None:
+        """Estimate the motion from the previous frame to `frame` (call once per tick)."""
+        gray = to_gray(frame)
+        if self._prev is None or self._prev.shape != gray.shape:
+            self._prev, self._grid = gray, None
+            return
+        # flow from the current frame back to the previous: cur(p) ~ prev(p + flow(p))
+        flow = self._dis.calc(gray, self._prev, None)
+        self._prev = gray
+        h, w = gray.shape
+        if self._base is None or self._base.shape[1:3] != (h, w) or self._base.device != frame.device:
+            ys, xs = torch.meshgrid(torch.linspace(-1 + 1 / h, 1 - 1 / h, h),
+                                    torch.linspace(-1 + 1 / w, 1 - 1 / w, w), indexing="ij")
+            self._base = torch.stack((xs, ys), dim=-1)[None].to(frame.device)
+        scale = torch.tensor([2.0 / w, 2.0 / h], device=frame.device)
+        self._grid = self._base + torch.from_numpy(flow).to(frame.device)[None] * scale
+
+    def warp(self, t: torch.Tensor) -> torch.Tensor:
+        if self._grid is None or self._grid.shape[1:3] != t.shape[-2:]:
+            return t
+        return F.grid_sample(t, self._grid.to(t.dtype), mode="bilinear", padding_mode="border",
+                             align_corners=False)

@@ -1,0 +1,36 @@
+import torch
+
+from liveart.flow import MotionFollower
+from liveart.scenes.dream import DreamScene
+
+
+def test_motion_follower_moves_a_tensor_with_the_camera(cat, to_x):
+    a = to_x(cat[50:194, 50:306])  # 256x144 crops, the second 6 px further right in the photo
+    b = to_x(cat[50:194, 56:312])
+    follower = MotionFollower()
+    follower.update(a)
+    follower.update(b)
+    warped = follower.warp(a)
+    inner = (slice(None), slice(None), slice(10, -10), slice(10, -10))
+    assert float((warped - b)[inner].abs().mean()) < 0.35 * float((a - b)[inner].abs().mean())
+
+
+def test_dream_detail_follows_a_pan(cat, cpu, store, to_x):
+    a = to_x(cat[50:194, 50:306])
+    b = to_x(cat[50:194, 58:314])
+    store.update({"dream.octaves": 1, "dream.jitter": 0}, immediate=True)
+
+    def carried_error(follow: bool) -> float:
+        store.set("dream.follow", follow, immediate=True)
+        scene = DreamScene(cpu)
+        for _ in range(6):
+            scene.process(a, store.snapshot())
+        grown = scene.detail.clone()
+        store.set("dream.step_size", 0.0, immediate=True)  # carry only, no new dream
+        scene.process(b, store.snapshot())
+        store.set("dream.step_size", 0.02, immediate=True)
+        moved = torch.roll(grown, shifts=-8, dims=3)  # where the detail belongs after the pan
+        inner = (slice(None), slice(None), slice(10, -10), slice(10, -20))
+        return float((scene.detail / store.get("dream.persist") - moved)[inner].abs().mean())
+
+    assert carried_error(True) < 0.7 * carried_error(False)
