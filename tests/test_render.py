@@ -86,3 +86,14 @@ def test_bench_json_has_the_contract_keys(capsys):
     assert data["size"] == "96x54" and data["frames"] > 0 and data["fps"] > 0
     for stage in ("capture", "to_device", "scene", "upscale"):
         assert set(data["stages"][stage]) == {"p50_ms", "p95_ms"}
+
+
+def test_run_without_a_camera_dreams_on_the_synthetic_scene(tmp_path, caplog):
+    out = tmp_path / "nocam.avi"
+    with caplog.at_level("WARNING"):
+        assert main(["run", "--headless", "--source", "camera:/dev/video-none", "--frames", "8",
+                     "--size", "64x36", "--window", "160x90", "--record", str(out)]) == 0
+    frames = read_video(out)
+    assert len(frames) == 8 and frames[0].shape == (90, 160, 3)
+    assert frames[-1].std() > 10, "expected the synthetic scene, got a flat frame"
+    assert "synthetic scene" in caplog.text
