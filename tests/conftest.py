@@ -135,3 +135,28 @@ def grab() -> np.ndarray:
     return np.asarray(shot)[:, :, 2::-1].copy()  # BGRA -> RGB
 
 
+
+
+# -- watching sources ------------------------------------------------------------------------
+def record_frames(src, include_current: bool = False) -> list:
+    """Every frame `src` publishes from now on, in order (a spy on its slot)."""
+    history: list = [src.latest()] if include_current else []
+    put = src.slot.put
+
+    def spy(frame):
+        history.append(frame)
+        put(frame)
+
+    src.slot.put = spy
+    return history
+
+
+def wait_for(cond, timeout: float = 3.0, what: str = "condition"):
+    """Poll `cond` until it returns something truthy; fail after `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.005)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")

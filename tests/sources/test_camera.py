@@ -19,6 +19,8 @@ from liveart.params import ParamStore
 from liveart.scenes.base import Scene
 from liveart.sources.camera import CameraSource
 
+from ..conftest import record_frames, wait_for
+
 SIZE = (64, 48)  # (w, h)
 SHAPE = (SIZE[1], SIZE[0], 3)
 READ_PERIOD = 0.01  # the fake camera's frame interval (~100 fps)
@@ -137,29 +139,6 @@ class FakeCamera:
         return Origin(r, (g << 8) | b, kind)
 
 
-def record(src: CameraSource) -> list:
-    """Every frame the source publishes, in seq order."""
-    history: list = []
-    put = src.slot.put
-
-    def spy(frame):
-        history.append(frame)
-        put(frame)
-
-    src.slot.put = spy
-    return history
-
-
-def wait_for(cond, timeout: float = 3.0, what: str = "condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.005)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 @pytest.fixture
 def rig():
     made: list[tuple[FakeCamera, CameraSource]] = []
@@ -168,7 +147,7 @@ def rig():
         cam = FakeCamera(mode)
         src = CameraSource(0, size=SIZE, opener=cam.open, seed=3, **TIMINGS)
         made.append((cam, src))
-        return cam, src, record(src)
+        return cam, src, record_frames(src)
 
     yield make
     for cam, src in made:

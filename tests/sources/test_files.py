@@ -11,6 +11,8 @@ from liveart.errors import UserError
 from liveart.sources import open_source
 from liveart.sources.files import ImageSource, VideoSource
 
+from ..conftest import record_frames, wait_for
+
 VW, VH = 64, 48
 N_FRAMES = 10
 FPS = 50.0
@@ -40,28 +42,6 @@ def video(tmp_path_factory) -> str:
     return path
 
 
-def record(src) -> list:
-    history = [src.latest()]  # the first frame is published by the constructor
-    put = src.slot.put
-
-    def spy(frame):
-        history.append(frame)
-        put(frame)
-
-    src.slot.put = spy
-    return history
-
-
-def wait_for(cond, timeout: float = 3.0, what: str = "condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.005)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 # -- video ---------------------------------------------------------------------------------------
 
 def test_video_plays_in_order_and_loops_past_the_end(video):
@@ -70,7 +50,7 @@ def test_video_plays_in_order_and_loops_past_the_end(video):
     assert src.fps == pytest.approx(FPS, abs=0.5)
     first = src.latest()
     assert first is not None and first.seq == 1 and frame_index(first.image) == 0
-    history = record(src)
+    history = record_frames(src, include_current=True)
     src.start()
     try:
         wait_for(lambda: src.latest().seq > 2.5 * N_FRAMES, 3.0, "playback past two loops")
