@@ -21,7 +21,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _add_engine_options(p: argparse.ArgumentParser, render: bool = False) -> None:
-    p.add_argument("--scene", default="dream", help="scene to run (default: dream)")
+    p.add_argument("--scene", default="dream",
+                   help="scene to run, or a chain such as dream+style (default: dream)")
     p.add_argument("--preset", help="preset name (see 'liveart presets') or path to a .toml file")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="set a parameter, e.g. --set dream.octaves=3 (repeatable)")
@@ -94,10 +95,9 @@ def _prepare(args, for_render: bool = False):
     """Common to run/render/bench: (store, device, half, scene, internal size or None)."""
     from .device import default_size, parse_size, pick_device, use_half
     from .params import ParamStore
-    from .scenes import SCENES, create_scene
+    from .scenes import check_scene_spec, create_scene
 
-    if args.scene not in SCENES:
-        raise UserError(f"Unknown scene {args.scene!r}; available scenes are: {', '.join(SCENES)}.")
+    check_scene_spec(args.scene)
     values = _load_params(args)
     device = pick_device(args.device)
     size = parse_size(args.size) if args.size else (None if for_render else default_size(device))

@@ -32,7 +32,7 @@ def hud_info(engine: Engine, scene_name: str) -> HudInfo:
     changed = [(n, str(store.get(n))) for n in store.recently_changed()
                if params.REGISTRY[n].type != "trigger"]
     return HudInfo(fps=engine.stats.fps(), stages_ms=engine.stats.latest_ms(),
-                   device=str(engine.device), size=f"{engine.size[0]}x{engine.size[1]}",
+                   device=str(engine.device) + (" fp16" if engine.scene.half else ""), size=f"{engine.size[0]}x{engine.size[1]}",
                    scene=scene_name, changed=changed, labels=engine.scene.labels(),
                    notice=engine.source.notice, frozen=engine.frozen)
 

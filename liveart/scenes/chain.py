@@ -1,0 +1,47 @@
+"""Scenes in a chain: `--scene dream+style` dreams, then paints the dream.
+
+`scene.mix` crossfades between the first scene's picture (0) and the whole chain's (1), so a
+performer can fade a style in over the dream on one fader.
+"""
+from __future__ import annotations
+
+import torch
+
+from .. import params
+from ..params import Snapshot
+from .base import Scene
+
+params.declare("scene.mix", "float", 1.0, "In a chain of scenes (e.g. dream+style): crossfade "
+               "from the first scene's picture (0) to the whole chain's (1).", min=0.0, max=1.0,
+               smoothing=0.15)
+
+
+class ChainScene(Scene):
+    def __init__(self, scenes: list[Scene]):
+        super().__init__(scenes[0].device, scenes[0].half)
+        self.scenes = scenes
+        self.name = "+".join(s.name for s in scenes)
+
+    def _run(self, frame: torch.Tensor, snap: Snapshot, offline: bool) -> torch.Tensor:
+        first = self.scenes[0].render(frame, snap) if offline else self.scenes[0].process(frame, snap)
+        out = first
+        for scene in self.scenes[1:]:
+            out = scene.render(out, snap) if offline else scene.process(out, snap)
+        mix = snap["scene.mix"]
+        return out if mix >= 1.0 else torch.lerp(first, out, mix)
+
+    def process(self, frame: torch.Tensor, snap: Snapshot) -> torch.Tensor:
+        return self._run(frame, snap, offline=False)
+
+    def render(self, frame: torch.Tensor, snap: Snapshot) -> torch.Tensor:
+        return self._run(frame, snap, offline=True)
+
+    def reset(self) -> None:
+        for scene in self.scenes:
+            scene.reset()
+
+    def labels(self) -> list[tuple[str, float]]:
+        for scene in self.scenes:
+            if scene.labels():
+                return scene.labels()
+        return []
