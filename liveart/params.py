@@ -151,17 +151,24 @@ class ParamStore:
     """
 
     def __init__(self, overrides: dict[str, Any] | None = None):
+        from . import scenes  # noqa: F401  (scenes declare their parameters on import)
+
         self._lock = threading.Lock()
         self._target = {n: p.default for n, p in REGISTRY.items() if p.type != "trigger"}
         self._current = dict(self._target)
         self._triggers: set[str] = set()
         self._changed: dict[str, float] = {}  # name -> monotonic time of last change, for the HUD
         self._last_snapshot = None
+        self._morph: _Morph | None = None
         for name, value in (overrides or {}).items():
             self.set(name, value, immediate=True)
 
     def set(self, name: str, value: Any, immediate: bool = False) -> Any:
-        """Coerce, clamp and store; returns the stored value. Triggers fire on next tick."""
+        """Coerce, clamp and store; returns the stored value. Triggers fire on next tick.
+
+        A value set by hand during a morph takes that parameter out of the morph: the
+        performer wins.
+        """
         p = get(name)
         v = p.coerce(value)
         with self._lock:
@@ -171,8 +178,25 @@ class ParamStore:
                 self._target[name] = v
                 if immediate or p.smoothing <= 0 or p.type != "float":
                     self._current[name] = v
+                if self._morph is not None:
+                    self._morph.targets.pop(name, None)
             self._changed[name] = time.monotonic()
         return v
+
+    def morph(self, values: dict[str, Any], seconds: float, now: float | None = None) -> None:
+        """Glide to `values` over `seconds`: numbers move continuously, discrete parameters
+        (choices, switches, text) switch at the midpoint. 0 seconds applies them at once."""
+        targets = {n: get(n).coerce(v) for n, v in values.items() if get(n).type != "trigger"}
+        if seconds <= 0:
+            self.update(targets, immediate=True)
+            return
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            self._morph = _Morph({n: self._current[n] for n in targets}, targets, now, seconds)
+
+    def morphing(self) -> bool:
+        with self._lock:
+            return self._morph is not None
 
     def update(self, values: dict[str, Any], immediate: bool = False) -> None:
         for k, v in values.items():
@@ -196,6 +220,8 @@ class ParamStore:
         with self._lock:
             dt = 0.0 if self._last_snapshot is None else now - self._last_snapshot
             self._last_snapshot = now
+            if self._morph is not None:
+                self._step_morph(now)
             for name, target in self._target.items():
                 p = REGISTRY[name]
                 if p.type == "float" and p.smoothing > 0 and self._current[name] != target:
@@ -207,6 +233,31 @@ class ParamStore:
             triggers = frozenset(self._triggers)
             self._triggers.clear()
             return Snapshot(dict(self._current), triggers)
+
+    def _step_morph(self, now: float) -> None:
+        m = self._morph
+        t = min(max((now - m.t0) / m.seconds, 0.0), 1.0)
+        ease = t * t * (3.0 - 2.0 * t)  # smoothstep: no jolt at either end
+        for name, target in m.targets.items():
+            p, start = REGISTRY[name], m.start[name]
+            if p.type == "float":
+                v = start + (target - start) * ease
+            elif p.type == "int":
+                v = int(round(start + (target - start) * ease))
+            else:
+                v = target if t >= 0.5 else start
+            self._target[name] = self._current[name] = v
+            self._changed[name] = now
+        if t >= 1.0:
+            self._morph = None
+
+
+@dataclass
+class _Morph:
+    start: dict[str, Any]
+    targets: dict[str, Any]
+    t0: float
+    seconds: float
 
 
 @dataclass(frozen=True)

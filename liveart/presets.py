@@ -9,12 +9,15 @@ Tables nest by the dots of parameter names, so `[dream] layer = ...` sets `dream
 """
 from __future__ import annotations
 
+import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
 
 from . import params
 from .errors import UserError
+from .userdirs import user_presets_dir
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,7 +39,9 @@ _META_KEYS = {"description"}
 
 
 def preset_dirs() -> list[Path]:
-    return [Path.cwd() / "presets", SHIPPED]
+    """Where presets are looked up, the first winning: your saved ones, the working folder's,
+    the shipped ones."""
+    return [user_presets_dir(), Path.cwd() / "presets", SHIPPED]
 
 
 def list_presets() -> dict[str, Path]:
@@ -46,6 +51,45 @@ def list_presets() -> dict[str, Path]:
             for f in sorted(folder.glob("*.toml")):
                 found[f.stem] = f
     return dict(sorted(found.items()))
+
+
+_NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+
+
+def save_preset(name: str, values: dict[str, Any], description: str = "") -> Path:
+    """Write `values` as preset `name` in the user's presets folder; returns the file.
+
+    Only plain names are accepted: a name with a path separator or '..' would leave the
+    folder, so it is refused.
+    """
+    name = str(name).strip()
+    if not _NAME_OK.match(name) or ".." in name or name.lower().endswith(".toml"):
+        raise UserError(f"Preset name {name!r} is not allowed; use letters, digits, space, "
+                        "'-', '_' or '.' (no folders).")
+    folder = user_presets_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.toml"
+    tables: dict[str, dict[str, Any]] = {}
+    for full, value in sorted(values.items()):
+        if full in params.REGISTRY and params.REGISTRY[full].type != "trigger":
+            head, _, key = full.rpartition(".")
+            tables.setdefault(head, {})[key] = value
+    lines = [f"description = {_toml_value(description or 'saved from liveart')}"]
+    for head, table in tables.items():
+        lines.append(f"\n[{head}]")
+        lines += [f"{key} = {_toml_value(v)}" for key, v in table.items()]
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    tmp.replace(path)  # atomic: a crash never leaves half a preset
+    return path
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    return json.dumps(str(v))  # a JSON string is a valid TOML basic string
 
 
 def find_preset(name_or_path: str) -> Path:

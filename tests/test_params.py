@@ -95,3 +95,25 @@ def test_table_lists_every_parameter(capsys):
     for name in params.REGISTRY:
         assert name in out
     assert "/liveart/dream/octaves" in out
+
+
+def test_morph_glides_numbers_and_switches_choices_at_the_midpoint():
+    s = ParamStore({"dream.mix": 0.0, "dream.octaves": 1, "dream.layer": "blocks.2"})
+    s.snapshot(now=100.0)
+    s.morph({"dream.mix": 1.0, "dream.octaves": 5, "dream.layer": "blocks.10"}, 2.0, now=100.0)
+    early, mid, late, end = (s.snapshot(now=100.0 + t) for t in (0.4, 1.0, 1.6, 2.5))
+    assert 0.0 < early["dream.mix"] < mid["dream.mix"] < late["dream.mix"] < 1.0
+    assert end["dream.mix"] == 1.0 and end["dream.octaves"] == 5
+    assert early["dream.layer"] == "blocks.2" and late["dream.layer"] == "blocks.10"
+    assert 1 <= early["dream.octaves"] <= mid["dream.octaves"] <= late["dream.octaves"] <= 5
+    assert not s.morphing()
+
+
+def test_a_hand_on_a_fader_takes_it_out_of_the_morph():
+    s = ParamStore({"dream.mix": 0.0})
+    s.snapshot(now=0.0)
+    s.morph({"dream.mix": 1.0, "dream.zoom": 0.04}, 2.0, now=0.0)
+    s.snapshot(now=0.5)
+    s.set("dream.mix", 0.3, immediate=True)
+    final = s.snapshot(now=3.0)
+    assert final["dream.mix"] == 0.3 and final["dream.zoom"] == 0.04

@@ -1,0 +1,1 @@
+"""Controllers: OSC, OSCQuery, MIDI, and the actions they share."""
