@@ -65,9 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
     devices = sub.add_parser("devices", help="list cameras, MIDI ports, audio outputs, torch devices")
     devices.add_argument("--json", action="store_true")
 
-    models = sub.add_parser("models", help="list networks, their layers, or the ImageNet classes")
-    models.add_argument("what", nargs="?", default="list", choices=["list", "layers", "classes"])
-    models.add_argument("name", nargs="?", default="efficientnet_lite0")
+    models = sub.add_parser("models", help="the model zoo: list, layers NAME, classes, install NAME")
+    models.add_argument("what", nargs="?", default="list",
+                        choices=["list", "layers", "classes", "install"])
+    models.add_argument("name", nargs="?", default=None)
+    models.add_argument("--json", action="store_true", help="with list: print JSON")
 
     prm = sub.add_parser("params", help="the parameter reference")
     prm.add_argument("--json", action="store_true", help="print a JSON list")
@@ -104,6 +106,7 @@ def _prepare(args, for_render: bool = False):
     half = use_half(device)
     store = ParamStore(values)
     scene = create_scene(args.scene, device, half=half, seed=args.seed)
+    scene.prepare(store.snapshot())
     return store, device, half, scene, size
 
 
@@ -138,15 +141,28 @@ def cmd_presets(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .models import BACKBONES, get_backbone, imagenet_labels
+    from .models import get_backbone, imagenet_labels
+    from .models.zoo import MODELS
 
     if args.what == "list":
-        for b in BACKBONES.values():
-            print(f"{b.name:20s} {b.description}; weights: {b.weights_hint}")
+        entries = [m.to_json() for m in MODELS.values()]
+        if args.json:
+            print(json.dumps(entries, indent=1))
+            return 0
+        for e in entries:
+            state = (f"installed, {e['size_bytes'] / 1e6:.1f} MB" if e["installed"]
+                     else f"not installed: {e['how_to_get']}")
+            print(f"{e['name']:20s} {e['kind']}\n{'':20s} {e['source']}; {e['licence']}; {state}")
     elif args.what == "layers":
-        b = get_backbone(args.name)
+        b = get_backbone(args.name or "efficientnet_lite0")
         for layer in b.layers:
             print(layer + ("  (default)" if layer == b.default_layer else ""))
+    elif args.what == "install":
+        from .models.vgg16 import cmd_install
+
+        if not args.name:
+            raise UserError("liveart models install takes a model name: vgg16.")
+        return cmd_install(args.name)
     else:
         for i, name in enumerate(imagenet_labels()):
             print(f"{i:4d} {name}")
@@ -265,3 +281,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as e:
         print(f"liveart: {e}", file=sys.stderr)
         return e.exit_code
+    except BrokenPipeError:  # `liveart params | head`: the reader left, nothing is wrong
+        sys.stderr.close()
+        return 0

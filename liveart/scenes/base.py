@@ -26,6 +26,9 @@ class Scene:
     def render(self, frame: torch.Tensor, snap: Snapshot) -> torch.Tensor:
         return self.process(frame, snap)
 
+    def prepare(self, snap: Snapshot) -> None:
+        """Before the show: load what the starting parameters need; UserError if it can't."""
+
     def reset(self) -> None:
         pass
 

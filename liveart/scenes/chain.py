@@ -36,6 +36,10 @@ class ChainScene(Scene):
     def render(self, frame: torch.Tensor, snap: Snapshot) -> torch.Tensor:
         return self._run(frame, snap, offline=True)
 
+    def prepare(self, snap: Snapshot) -> None:
+        for scene in self.scenes:
+            scene.prepare(snap)
+
     def reset(self) -> None:
         for scene in self.scenes:
             scene.reset()

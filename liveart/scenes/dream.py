@@ -16,6 +16,8 @@ import logging
 import math
 import random
 import re
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import torch
 import torch.nn.functional as F
@@ -29,8 +31,9 @@ from .base import Scene
 
 log = logging.getLogger(__name__)
 
-MODEL = "efficientnet_lite0"
-_LAYERS = BACKBONES[MODEL].layers
+DEFAULT_MODEL = "efficientnet_lite0"
+# every backbone's layers: a layer that isn't in the current model falls back to its default
+_LAYERS = tuple(dict.fromkeys(layer for b in BACKBONES.values() for layer in b.layers))
 _CHANNEL_RE = re.compile(r"^(?:ch|channel):(\d+)$")
 
 
@@ -52,9 +55,13 @@ def _check_guide(text: str) -> None:
         raise UserError(f"dream.guide takes none, an ImageNet class name or index, or channel:N; {e}") from None
 
 
-params.declare("dream.layer", "enum", BACKBONES[MODEL].default_layer,
-               "Layer whose activations the dream amplifies: low layers give strokes and "
-               "ornament, blocks.8-12 eyes and animal faces.", choices=_LAYERS)
+params.declare("dream.model", "enum", DEFAULT_MODEL, "Network the dream runs on: "
+               "efficientnet_lite0 (fast: eyes and faces) or vgg16 (install it with 'liveart "
+               "models install vgg16'; big painterly forms).", choices=tuple(BACKBONES))
+params.declare("dream.layer", "enum", BACKBONES[DEFAULT_MODEL].default_layer,
+               "Layer whose activations the dream amplifies (of dream.model; 'liveart models "
+               "layers NAME' lists them): low layers give strokes and ornament, blocks.8-12 "
+               "eyes and animal faces.", choices=_LAYERS)
 params.declare("dream.octaves", "int", 4, "Number of scales the dream works at (live: cycled one "
                "per tick, coarse to fine).", min=1, max=6)
 params.declare("dream.octave_scale", "float", 1.4, "Size ratio between octaves.", min=1.1, max=2.0,
@@ -133,7 +140,11 @@ class DreamScene(Scene):
 
     def __init__(self, device: torch.device, half: bool = False, seed: int = 0):
         super().__init__(device, half)
-        self.model = load_backbone(MODEL, device, half=half)
+        self.model_name = DEFAULT_MODEL
+        self.model = load_backbone(DEFAULT_MODEL, device, half=half)
+        self._loading: tuple[str, Future] | None = None
+        self._load_failed: dict[str, float] = {}  # model -> monotonic time of the failure
+        self._warned: set[str] = set()
         self.blur = GaussianBlur()
         self.motion = MotionFollower()
         self.rng = random.Random(seed)
@@ -143,6 +154,52 @@ class DreamScene(Scene):
         self._guide = None
         self.last_energy = 0.0  # objective value of the last step, for tests and the HUD
         self.reset()
+
+    # -- the network ---------------------------------------------------------------------------
+    def prepare(self, snap: Snapshot) -> None:
+        """Load the model the parameters ask for now (UserError if it isn't installed)."""
+        if snap["dream.model"] != self.model_name:
+            self._switch(snap["dream.model"], load_backbone(snap["dream.model"], self.device, self.half))
+
+    def _switch(self, name: str, model: torch.nn.Module) -> None:
+        self.model_name, self.model = name, model
+        self._labels = []
+        self.reset()
+        log.info("dream now runs on %s", name)
+
+    def _sync_model(self, name: str) -> None:
+        """Swap to model `name`, loading it in the background so the show never waits."""
+        if name == self.model_name:
+            return
+        if self._loading is None:
+            if time.monotonic() - self._load_failed.get(name, -1e9) < 10.0:
+                return  # failed recently: don't hammer the disk every tick
+            pool = ThreadPoolExecutor(max_workers=1)
+            self._loading = (name, pool.submit(load_backbone, name, self.device, self.half))
+            pool.shutdown(wait=False)
+            return
+        loading, future = self._loading
+        if not future.done():
+            return
+        self._loading = None
+        try:
+            model = future.result()
+        except UserError as e:
+            self._load_failed[loading] = time.monotonic()
+            log.warning("%s", e)
+            return
+        if loading == name:
+            self._switch(name, model)
+
+    def _layer(self, snap: Snapshot) -> str:
+        layer, backbone = snap["dream.layer"], BACKBONES[self.model_name]
+        if layer in backbone.layers:
+            return layer
+        if (self.model_name, layer) not in self._warned:
+            self._warned.add((self.model_name, layer))
+            log.warning("%s has no layer %s; dreaming at %s", self.model_name, layer,
+                        backbone.default_layer)
+        return backbone.default_layer
 
     # -- state -------------------------------------------------------------------------------
     def reset(self) -> None:
@@ -168,11 +225,11 @@ class DreamScene(Scene):
         x = img.to(memory_format=torch.channels_last)
         if self.half:
             x = x.half()
-        if guide is not None and guide[0] == "class":
+        if guide is not None and guide[0] == "class" and BACKBONES[self.model_name].classifier:
             logits = self.model.forward_taps(x, set(), logits=True)["logits"].float()
             return logits.log_softmax(1)[0, guide[1]] + 0.05 * logits[0, guide[1]]
         act = self.model.forward_taps(x, {layer})[layer].float()
-        if guide is not None:  # one channel of the layer
+        if guide is not None and guide[0] == "channel":  # one channel of the layer
             act = act[:, guide[1] % act.shape[1]]
         return act.pow(2).mean()
 
@@ -183,7 +240,7 @@ class DreamScene(Scene):
         ox, oy = (self.rng.randint(-j, j), self.rng.randint(-j, j)) if j else (0, 0)
         img = img.detach().requires_grad_(True)
         shifted = torch.roll(img, shifts=(oy, ox), dims=(2, 3)) if j else img
-        loss = self.objective(shifted, snap["dream.layer"], self._guide_for(snap["dream.guide"]))
+        loss = self.objective(shifted, self._layer(snap), self._guide_for(snap["dream.guide"]))
         (grad,) = torch.autograd.grad(loss, img)
         grad = self.blur(grad, snap["dream.smooth"])
         self.last_energy = loss.detach()
@@ -232,7 +289,7 @@ class DreamScene(Scene):
         return out
 
     def _update_labels(self, frame: torch.Tensor) -> None:
-        if self.tick % self.LABEL_EVERY:
+        if self.tick % self.LABEL_EVERY or not BACKBONES[self.model_name].classifier:
             return
         with torch.no_grad():
             x = frame.to(memory_format=torch.channels_last)
@@ -244,6 +301,7 @@ class DreamScene(Scene):
 
     # -- live and offline --------------------------------------------------------------------
     def process(self, frame: torch.Tensor, snap: Snapshot) -> torch.Tensor:
+        self._sync_model(snap["dream.model"])
         self._update_labels(frame)
         start = self._start(frame, snap)
         h, w = frame.shape[-2:]
@@ -262,6 +320,8 @@ class DreamScene(Scene):
 
     def render(self, frame: torch.Tensor, snap: Snapshot) -> torch.Tensor:
         """Google's full octave pyramid on one frame: steps per octave, coarse to fine."""
+        if snap["dream.model"] != self.model_name:  # offline: wait for the model
+            self.prepare(snap)
         self._update_labels(frame)
         self.tick += 1
         start = self._start(frame, snap)

@@ -132,3 +132,36 @@ def test_octave_shapes_and_guide_parsing():
     assert parse_guide("none") is None
     assert parse_guide("ch:3") == ("channel", 3)
     assert parse_guide("281") == ("class", 281)
+
+
+def _vgg16_installed():
+    from liveart.models.vgg16 import is_installed
+
+    return is_installed()
+
+
+def test_dream_switches_to_vgg16_in_the_background(cat, cpu, store, to_x):
+    import time
+
+    import pytest
+
+    if not _vgg16_installed():
+        pytest.skip("VGG16 weights not installed (liveart models install vgg16)")
+    x = to_x(cat, SMALL)
+    scene = DreamScene(cpu)
+    store.update({"dream.model": "vgg16", "dream.layer": "relu4_3", "dream.octaves": 1},
+                 immediate=True)
+    end = time.monotonic() + 30
+    while scene.model_name != "vgg16" and time.monotonic() < end:
+        y = scene.process(x, store.snapshot())  # keeps dreaming on Lite0 meanwhile
+        assert torch.isfinite(y).all()
+    assert scene.model_name == "vgg16"
+    before = layer_energy(scene, x, "relu4_3")
+    y = x
+    snap = store.snapshot()
+    for _ in range(4):
+        y = scene.step(y, snap)
+    assert layer_energy(scene, y, "relu4_3") > 1.2 * before
+    assert scene._layer(snap) == "relu4_3"
+    store.set("dream.layer", "blocks.10", immediate=True)  # not a VGG layer: its default
+    assert scene._layer(store.snapshot()) == "relu4_3"
