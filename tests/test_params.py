@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from liveart import params
+from liveart import params, scenes  # noqa: F401  (scenes declare their parameters)
 from liveart.errors import UserError
 from liveart.params import ParamStore
 
