@@ -30,7 +30,7 @@ def test_numbers_are_clamped_and_rounded():
 def test_enum_takes_a_name_or_an_index_and_names_the_choices():
     layer = params.get("dream.layer")
     assert layer.coerce("blocks.3") == "blocks.3"
-    assert layer.coerce(0) == "blocks.0" and layer.coerce(999) == "head"
+    assert layer.coerce(0) == "blocks.0" and layer.coerce(999) == layer.choices[-1]
     with pytest.raises(UserError, match="blocks.0, blocks.1"):
         layer.coerce("block10")
 
