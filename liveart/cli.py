@@ -50,6 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seconds", type=float, help="stop after S seconds")
     run.add_argument("--record", metavar="OUT.mp4", help="record the output to a video file")
     run.add_argument("--fps", type=float, default=30.0, help="frame rate written in the recording (default 30)")
+    run.add_argument("--osc-host", default="127.0.0.1",
+                     help="address the OSC and OSCQuery servers listen on (default 127.0.0.1)")
+    run.add_argument("--osc-port", type=int, default=9000, help="OSC UDP port (default 9000)")
+    run.add_argument("--osc-out", action="append", default=[], metavar="HOST:PORT",
+                     help="echo every parameter change and stats there (repeatable)")
+    run.add_argument("--oscquery-port", type=int, default=9001,
+                     help="OSCQuery HTTP/websocket port (default 9001)")
+    run.add_argument("--no-osc", action="store_true", help="no OSC or OSCQuery servers")
 
     render = sub.add_parser("render", help="dream a video or an image offline at full quality")
     render.add_argument("input", help="input video or image")
@@ -200,7 +208,11 @@ def cmd_run(args) -> int:
         _check_record_path(args.record)
     store, device, half, scene, size = _prepare(args)
     source = open_source(args.source, size=window_size or (1280, 720), seed=args.seed)
-    engine = Engine(source, scene, store, device, size, output_size=window_size)
+    from .scenes import create_scene
+
+    engine = Engine(source, scene, store, device, size, output_size=window_size,
+                    scene_factory=lambda spec: create_scene(spec, device, half=half, seed=args.seed))
+    controls = [] if args.no_osc else _start_osc(store, engine, args)
     recorder = Recorder(args.record, args.fps, blocking=args.headless) if args.record else None
     if recorder:
         engine.sinks.append(lambda out: recorder.write(out.image))
@@ -218,6 +230,8 @@ def cmd_run(args) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        for control in controls:
+            control.stop()
         engine.stop()
         source.stop()
         if recorder:
@@ -225,6 +239,29 @@ def cmd_run(args) -> int:
     print(f"{engine.stats.frames} frames, {engine.stats.fps():.1f} fps"
           + (f", recorded {recorder.written} to {args.record}" if recorder else ""))
     return 0
+
+
+def _start_osc(store, engine, args) -> list:
+    """OSC in/out and OSCQuery for a running show; returns what must be stopped at the end."""
+    from .control.actions import Actions
+    from .control.osc import engine_stats_source, start_osc
+    from .control.oscquery import OscQueryServer
+
+    for flag, port in (("--osc-port", args.osc_port), ("--oscquery-port", args.oscquery_port)):
+        if not 0 <= port <= 65535:
+            raise UserError(f"{flag} must be a port number from 0 to 65535, not {port}.")
+    actions = Actions(store, switch_scene=engine.request_scene)
+    osc = start_osc(store, actions, args, engine_stats_source(engine))
+    query = OscQueryServer(store, osc_port=osc.server.port, host=args.osc_host,
+                           port=args.oscquery_port)
+    try:
+        query.start()
+    except UserError:
+        osc.stop()
+        raise
+    log.info("OSC on udp://%s:%d, OSCQuery on http://%s:%d", args.osc_host, osc.server.port,
+             args.osc_host, query.port)
+    return [query, osc]
 
 
 def _check_record_path(path: str) -> None:

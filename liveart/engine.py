@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .frames import compose, to_tensor
-from .params import ParamStore
+from .params import ParamStore, Snapshot
 from .scenes.base import Scene
 from .slots import LatestSlot
 from .sources import Source
@@ -33,7 +33,8 @@ class Output:
 
 class Engine:
     def __init__(self, source: Source, scene: Scene, store: ParamStore, device: torch.device,
-                 size: tuple[int, int], output_size: tuple[int, int] | None = None):
+                 size: tuple[int, int], output_size: tuple[int, int] | None = None,
+                 scene_factory: Callable[[str], Scene] | None = None):
         self.source = source
         self.scene = scene
         self.store = store
@@ -45,6 +46,8 @@ class Engine:
         self.frozen = False
         self.sinks: list[Callable[[Output], None]] = []  # called in the render thread
         self.errors = 0
+        self.scene_factory = scene_factory
+        self._next_scene: Scene | None = None
         self._seq = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -54,6 +57,8 @@ class Engine:
     def tick(self) -> Output | None:
         """Run one tick now; returns the output, or None when the source has no frame yet."""
         t0 = time.perf_counter()
+        if self._next_scene is not None:  # a scene built in the background is ready
+            self.scene, self._next_scene = self._next_scene, None
         snap = self.store.snapshot()
         frame = self.source.latest()
         if frame is None:
@@ -80,6 +85,24 @@ class Engine:
         for sink in self.sinks:
             sink(out)
         return out
+
+    def request_scene(self, spec: str) -> None:
+        """Change scene without stopping the show: the new one (models and all) is built in
+        the background and takes over at the first tick after it is ready."""
+        if self.scene_factory is None:
+            raise RuntimeError("this engine has no scene factory")
+
+        def build() -> None:
+            try:
+                scene = self.scene_factory(spec)
+                scene.prepare(Snapshot(self.store.targets()))
+            except Exception as e:  # e.g. VGG16 not installed: say so, keep the current scene
+                log.warning("Can't switch to scene %s: %s", spec, e)
+                return
+            self._next_scene = scene
+            log.info("scene %s ready", spec)
+
+        threading.Thread(target=build, name="scene-loader", daemon=True).start()
 
     # -- the render thread -------------------------------------------------------------------
     def start(self) -> "Engine":

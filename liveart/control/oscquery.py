@@ -28,13 +28,13 @@ import threading
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.osc_packet import OscPacket
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
 from ..errors import UserError
 from ..params import OSC_PREFIX, REGISTRY, Param, ParamStore
+from .osc import value_message
 
 log = logging.getLogger(__name__)
 # websockets logs every plain HTTP answer as a "rejected" handshake at INFO: keep that quiet.
@@ -99,16 +99,6 @@ def find_node(tree: dict, path: str) -> dict | None:
         if node is None:
             return None
     return node
-
-
-def osc_message(p: Param, value: Any) -> bytes:
-    """One binary OSC message carrying `value` to `p`'s address."""
-    b = OscMessageBuilder(p.address)
-    if p.type == "bool":
-        b.add_arg(bool(value))  # python-osc writes T or F
-    elif p.type != "trigger":
-        b.add_arg(value, {"float": "f", "int": "i"}.get(p.type, "s"))
-    return b.build().dgram
 
 
 def param_for(address: str) -> Param | None:
@@ -308,7 +298,7 @@ class OscQueryServer:
                 clients = [c for c, paths in self._listeners.items() if p.address in paths]
                 if clients:
                     try:
-                        broadcast(clients, osc_message(p, now[name]))
+                        broadcast(clients, value_message(p, now[name]))
                     except Exception as e:  # noqa: BLE001 - one bad value mustn't stop pushes
                         log.warning("OSCQuery: can't send %s=%r: %s", name, now[name], e)
             last = now
