@@ -37,7 +37,7 @@ def hud_info(engine: Engine, scene_name: str) -> HudInfo:
                    notice=engine.source.notice, frozen=engine.frozen)
 
 
-def run_window(engine: Engine, args, window_size) -> None:
+def run_window(engine: Engine, args, window_size, actions=None) -> None:
     window = Window(window_size, fullscreen=args.fullscreen, display=args.display)
     log.info("window open on the %s video driver", pygame.display.get_driver())
     seq = 0
@@ -51,6 +51,8 @@ def run_window(engine: Engine, args, window_size) -> None:
                     engine.frozen = not engine.frozen
                 elif action == "reset":
                     engine.store.set("dream.reset", True)
+                elif action == "save_preset" and actions is not None:
+                    actions.preset_save(time.strftime("saved-%Y%m%d-%H%M%S"))
                 elif action in _STEP_KEYS:
                     step_param(engine.store, *_STEP_KEYS[action])
             out, new_seq, _ = engine.out_slot.wait_newer(seq, timeout=1 / 60)

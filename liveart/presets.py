@@ -66,9 +66,12 @@ def save_preset(name: str, values: dict[str, Any], description: str = "") -> Pat
     if not _NAME_OK.match(name) or ".." in name or name.lower().endswith(".toml"):
         raise UserError(f"Preset name {name!r} is not allowed; use letters, digits, space, "
                         "'-', '_' or '.' (no folders).")
-    folder = user_presets_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.toml"
+    return write_preset(user_presets_dir() / f"{name}.toml", values, description)
+
+
+def write_preset(path: Path, values: dict[str, Any], description: str = "") -> Path:
+    """Write `values` (registry names) to `path` as preset TOML, atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     tables: dict[str, dict[str, Any]] = {}
     for full, value in sorted(values.items()):
         if full in params.REGISTRY and params.REGISTRY[full].type != "trigger":

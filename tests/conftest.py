@@ -15,6 +15,15 @@ import torch
 torch.set_num_threads(2)
 
 
+@pytest.fixture(autouse=True)
+def user_config(tmp_path_factory, monkeypatch):
+    """Every test gets its own config folder (presets, last state): the user's is never read
+    or written, and no test sees another's saved state. Subprocesses inherit it."""
+    folder = tmp_path_factory.mktemp("config")
+    monkeypatch.setenv("LIVEART_CONFIG_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture(scope="session")
 def cat() -> np.ndarray:
     """skimage's chelsea: a real photo of a tabby cat, 300x451 RGB uint8."""

@@ -38,6 +38,7 @@ KEYS: list[tuple[str, str]] = [
     ("Up/Down", "next/previous dream layer"),
     ("Left/Right", "fewer/more octaves"),
     ("R", "reset the dream"),
+    ("S", "save the current state as a preset (saved-YYYYmmdd-HHMMSS)"),
     ("Esc", "quit"),
 ]
 
@@ -48,6 +49,7 @@ _ACTIONS = {
     pygame.K_RIGHT: "octaves_up",
     pygame.K_LEFT: "octaves_down",
     pygame.K_r: "reset",
+    pygame.K_s: "save_preset",
     pygame.K_ESCAPE: "quit",
 }
 
