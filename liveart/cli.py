@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--oscquery-port", type=int, default=9001,
                      help="OSCQuery HTTP/websocket port (default 9001)")
     run.add_argument("--no-osc", action="store_true", help="no OSC or OSCQuery servers")
+    from .control.midicli import add_midi_parser, add_run_options
+
+    add_run_options(run)
     run.add_argument("--fresh", action="store_true",
                      help="start from the defaults, not from the state the last run ended in")
 
@@ -86,6 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--json", action="store_true", help="print a JSON list")
     fmt.add_argument("--markdown", action="store_true",
                      help="print the OSC reference as Markdown (docs/osc.md)")
+
+    add_midi_parser(sub)
 
     presets = sub.add_parser("presets", help="list the presets, or save one")
     presets.add_argument("what", nargs="?", default="list", choices=["list", "save"])
@@ -273,10 +278,20 @@ def cmd_run(args) -> int:
     engine = Engine(source, scene, store, device, size, output_size=window_size,
                     scene_factory=lambda spec: create_scene(spec, device, half=half, seed=args.seed))
     from .control.actions import Actions
+    from .control.midicli import start_midi
+    from .control.midiclock import MidiClock
     from .laststate import LastStateSaver
 
-    actions = Actions(store, switch_scene=engine.request_scene)
-    controls = [] if args.no_osc else _start_osc(store, actions, engine, args)
+    clock = MidiClock()
+    actions = Actions(store, switch_scene=engine.request_scene,
+                      beats_to_seconds=clock.beats_to_seconds)
+    controls = [start_midi(store, actions, args, clock=clock)]
+    if not args.no_osc:
+        try:
+            controls += _start_osc(store, actions, engine, args)
+        except UserError:
+            controls[0].stop()
+            raise
     controls.append(LastStateSaver(store).start())
     recorder = Recorder(args.record, args.fps, blocking=args.headless) if args.record else None
     if recorder:
@@ -364,7 +379,13 @@ def cmd_bench(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "render": cmd_render, "bench": cmd_bench, "devices": cmd_devices,
+def cmd_midi(args) -> int:
+    from .control.midicli import cmd_midi as run_midi
+
+    return run_midi(args)
+
+
+COMMANDS = {"midi": cmd_midi, "run": cmd_run, "render": cmd_render, "bench": cmd_bench, "devices": cmd_devices,
             "models": cmd_models, "params": cmd_params, "presets": cmd_presets}
 
 

@@ -1,0 +1,1 @@
+"""Shipped MIDI controller maps (TOML); packaged as liveart.midimaps."""
