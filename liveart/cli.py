@@ -306,7 +306,7 @@ def cmd_run(args) -> int:
             from .live import run_window
 
             engine.start()
-            run_window(engine, args, window_size, actions)
+            run_window(engine, args, window_size, actions, midi=controls[0])
     except KeyboardInterrupt:
         pass
     finally:

@@ -27,17 +27,23 @@ def step_param(store: params.ParamStore, name: str, delta: int) -> None:
         store.set(name, current + delta)
 
 
-def hud_info(engine: Engine, scene_name: str) -> HudInfo:
+def hud_info(engine: Engine, scene_name: str, learn=None) -> HudInfo:
     store = engine.store
     changed = [(n, str(store.get(n))) for n in store.recently_changed()
                if params.REGISTRY[n].type != "trigger"]
     return HudInfo(fps=engine.stats.fps(), stages_ms=engine.stats.latest_ms(),
                    device=str(engine.device) + (" fp16" if engine.scene.half else ""), size=f"{engine.size[0]}x{engine.size[1]}",
                    scene=scene_name, changed=changed, labels=engine.scene.labels(),
-                   notice=engine.source.notice, frozen=engine.frozen)
+                   notice=_notice(engine, learn), frozen=engine.frozen)
 
 
-def run_window(engine: Engine, args, window_size, actions=None) -> None:
+def _notice(engine: Engine, learn) -> str | None:
+    if learn is not None and (learn.armed or learn.message):
+        return learn.message or f"MIDI learn: move a control for {learn.armed}"
+    return engine.source.notice
+
+
+def run_window(engine: Engine, args, window_size, actions=None, midi=None) -> None:
     window = Window(window_size, fullscreen=args.fullscreen, display=args.display)
     log.info("window open on the %s video driver", pygame.display.get_driver())
     seq = 0
@@ -51,6 +57,8 @@ def run_window(engine: Engine, args, window_size, actions=None) -> None:
                     engine.frozen = not engine.frozen
                 elif action == "reset":
                     engine.store.set("dream.reset", True)
+                elif action == "midi_learn" and midi is not None:
+                    midi.learn.arm(engine.store.last_changed() or "dream.mix")
                 elif action == "save_preset" and actions is not None:
                     actions.preset_save(time.strftime("saved-%Y%m%d-%H%M%S"))
                 elif action in _STEP_KEYS:
@@ -59,7 +67,8 @@ def run_window(engine: Engine, args, window_size, actions=None) -> None:
             if out is not None and new_seq != seq:
                 seq = new_seq
                 t0 = time.perf_counter()
-                window.show(out.image, hud_info(engine, args.scene))
+                window.show(out.image, hud_info(engine, args.scene,
+                                                midi.learn if midi is not None else None))
                 engine.stats.add("present", (time.perf_counter() - t0) * 1000.0)
             if args.frames is not None and engine.stats.frames >= args.frames:
                 return

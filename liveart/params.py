@@ -215,6 +215,12 @@ class ParamStore:
         with self._lock:
             return [n for n, t in self._changed.items() if now - t < seconds]
 
+    def last_changed(self) -> str | None:
+        """The parameter changed most recently (by anyone), if any."""
+        with self._lock:
+            live = {n: t for n, t in self._changed.items() if REGISTRY[n].type != "trigger"}
+        return max(live, key=live.get) if live else None
+
     def snapshot(self, now: float | None = None) -> "Snapshot":
         now = time.monotonic() if now is None else now
         with self._lock:

@@ -39,6 +39,7 @@ KEYS: list[tuple[str, str]] = [
     ("Left/Right", "fewer/more octaves"),
     ("R", "reset the dream"),
     ("S", "save the current state as a preset (saved-YYYYmmdd-HHMMSS)"),
+    ("L", "MIDI learn for the last parameter changed: move a control twice to assign it"),
     ("Esc", "quit"),
 ]
 
@@ -50,6 +51,7 @@ _ACTIONS = {
     pygame.K_LEFT: "octaves_down",
     pygame.K_r: "reset",
     pygame.K_s: "save_preset",
+    pygame.K_l: "midi_learn",
     pygame.K_ESCAPE: "quit",
 }
 
