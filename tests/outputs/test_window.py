@@ -29,6 +29,12 @@ TL, TR, BL, BR = (200, 40, 40), (40, 190, 60), (50, 80, 220), (230, 210, 40)
 @pytest.fixture
 def win(xserver):
     w = Window((WIN_W, WIN_H), title="liveart test")
+    # The X server maps a new window asynchronously: what is drawn before that is lost, so
+    # wait until it is on screen (as a person would see it) before testing pixels.
+    end = time.monotonic() + 5
+    while not pygame.display.get_active() and time.monotonic() < end:
+        pygame.event.pump()
+        time.sleep(0.01)
     try:
         yield w
     finally:
