@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print the OSC reference as Markdown (docs/osc.md)")
 
     add_midi_parser(sub)
+    from .styles import add_styles_parser
+
+    add_styles_parser(sub)
 
     presets = sub.add_parser("presets", help="list the presets, or save one")
     presets.add_argument("what", nargs="?", default="list", choices=["list", "save"])
@@ -385,7 +388,13 @@ def cmd_midi(args) -> int:
     return run_midi(args)
 
 
-COMMANDS = {"midi": cmd_midi, "run": cmd_run, "render": cmd_render, "bench": cmd_bench, "devices": cmd_devices,
+def cmd_styles(args) -> int:
+    from .styles import cmd_styles as run_styles
+
+    return run_styles(args)
+
+
+COMMANDS = {"styles": cmd_styles, "midi": cmd_midi, "run": cmd_run, "render": cmd_render, "bench": cmd_bench, "devices": cmd_devices,
             "models": cmd_models, "params": cmd_params, "presets": cmd_presets}
 
 

@@ -11,8 +11,9 @@ from .base import Scene
 from .chain import ChainScene
 from .dream import DreamScene
 from .paint import PaintScene
+from .style import StyleScene
 
-SCENES: dict[str, type[Scene]] = {"dream": DreamScene, "paint": PaintScene}
+SCENES: dict[str, type[Scene]] = {"dream": DreamScene, "style": StyleScene, "paint": PaintScene}
 
 
 def check_scene_spec(spec: str) -> list[str]:

@@ -485,7 +485,7 @@ def test_a_shipped_map_drives_the_store(store):
 
 
 @pytest.mark.parametrize("text, message", [
-    ('[[cc]]\ncc = 1\nparam = "style.w0"\n', "unknown parameter 'style.w0'"),
+    ('[[cc]]\ncc = 1\nparam = "nope.w0"\n', "unknown parameter 'nope.w0'"),
     ('[[cc]]\ncc = 1\nparam = "dream.mix"\nmode = "relative"\n', "mode must be one of"),
     ('[[cc]]\ncc = 1\nparam = "dream.mix"\ncurve = "sigmoid"\n', "curve must be one of"),
     ('[[cc]]\ncc = 200\nparam = "dream.mix"\n', "cc must be a number from 0 to 127"),
