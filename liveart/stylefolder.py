@@ -138,3 +138,18 @@ def resolve_style_image(name_or_path: str | os.PathLike) -> Path:
         raise UserError(f"{where}; the styles folder {folder} has: {', '.join(names)}.")
     raise UserError(f"{where}, and the styles folder {folder} has no pictures "
                     "(put images there or give a path to one).")
+
+
+def split_pictures(text: str) -> list[str]:
+    """`a.jpg; monet` -> ["a.jpg", "monet"]: the `;`-separated style pictures of a parameter."""
+    return [p for p in (part.strip() for part in str(text).split(";")) if p]
+
+
+def check_pictures(text: str, param: str, most: int, builtin: str | None = None) -> None:
+    """Validate a `;`-separated list of style pictures (UserError naming the problem)."""
+    names = split_pictures(text)
+    if len(names) > most:
+        raise UserError(f"{param} takes at most {most} pictures separated by ';', not {len(names)}.")
+    for name in names:
+        if name != builtin:
+            resolve_style_image(name)

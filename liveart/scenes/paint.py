@@ -45,6 +45,7 @@ from .. import params
 from ..errors import UserError
 from ..flow import MotionFollower
 from ..params import Snapshot
+from ..stylefolder import check_pictures, resolve_style_image, split_pictures
 from .base import Scene
 
 log = logging.getLogger(__name__)
@@ -56,31 +57,12 @@ CONTENT_LAYERS = ("relu2_2", "relu3_3", "relu4_2")
 
 def split_images(text: str) -> list[str]:
     """`a.jpg; monet` -> ["a.jpg", "monet"]; empty (or `builtin`) -> []: the built-in style."""
-    parts = [p.strip() for p in str(text).split(";")]
-    parts = [p for p in parts if p]
+    parts = split_pictures(text)
     return [] if parts in ([], [BUILTIN]) else parts
 
 
-def resolve_image(name: str) -> Path:
-    """A style picture by path, or by name from the styles folder (liveart.stylefolder)."""
-    try:
-        from ..stylefolder import resolve_style_image
-    except ImportError:  # pragma: no cover (the styles folder module is optional)
-        path = Path(name).expanduser()
-        if not path.is_file():
-            raise UserError(f"The style picture {path} does not exist.") from None
-        return path
-    return resolve_style_image(name)
-
-
 def _check_images(text: str) -> None:
-    names = split_images(text)
-    if len(names) > MAX_IMAGES:
-        raise UserError(f"paint.image takes at most {MAX_IMAGES} pictures separated by ';', "
-                        f"not {len(names)}.")
-    for name in names:
-        if name != BUILTIN:
-            resolve_image(name)
+    check_pictures(text, "paint.image", MAX_IMAGES, builtin=BUILTIN)
 
 
 params.declare("paint.image", "str", "", "Style picture(s): up to 4 paths or styles-folder names "
@@ -233,7 +215,7 @@ class PaintScene(Scene):
         """(cache key, path) of a style picture: the key changes when the file does."""
         if name == BUILTIN:
             return BUILTIN, None
-        path = resolve_image(name)
+        path = resolve_style_image(name)
         try:
             return f"{path}@{path.stat().st_mtime_ns}", path
         except OSError:
