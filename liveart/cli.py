@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--osc-port", type=int, default=9000, help="OSC UDP port (default 9000)")
     run.add_argument("--osc-out", action="append", default=[], metavar="HOST:PORT",
                      help="echo every parameter change and stats there (repeatable)")
+    run.add_argument("--osc-allow", action="append", default=[], metavar="CIDR",
+                     help="accept OSC only from these addresses/networks (repeatable)")
     run.add_argument("--oscquery-port", type=int, default=9001,
                      help="OSCQuery HTTP/websocket port (default 9001)")
     run.add_argument("--no-osc", action="store_true", help="no OSC or OSCQuery servers")

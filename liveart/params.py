@@ -17,6 +17,7 @@ from .errors import UserError
 OSC_PREFIX = "/liveart/"
 
 TYPES = ("float", "int", "bool", "enum", "str", "trigger")
+MAX_STR = 4096
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,8 @@ class Param:
             return self.choices[min(max(idx, 0), len(self.choices) - 1)]
         if self.type == "str":
             text = str(value).strip()
+            if len(text) > MAX_STR:  # a controller can't make us hold (or log) megabytes
+                raise UserError(f"{self.name} takes at most {MAX_STR} characters, not {len(text)}.")
             if self.check is not None:
                 self.check(text)
             return text

@@ -27,6 +27,7 @@ re-sorts the elements by timetag and warns on the root logger for each unknown e
 """
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import select
@@ -58,7 +59,7 @@ _BUNDLE = b"#bundle\x00"
 _TAGS_PARSED = frozenset("ifdhsbrmtTFN[]")  # what python-osc's OscMessage understands
 _VALUE_TAGS = frozenset("ifdhsTF")  # what a value or an action argument can be
 _STAT_KEYS = ("received", "applied", "coalesced", "unknown_address", "bad_type", "malformed",
-              "queries", "clamped", "action_errors")
+              "queries", "clamped", "action_errors", "refused")
 
 
 class _Malformed(Exception):
@@ -149,6 +150,35 @@ class _RateLimitedLog:
         self._log.log(level, msg, *args, exc_info=exc_info)
 
 
+def parse_allow(cidrs: Iterable[str]) -> list:
+    """--osc-allow values as networks; UserError for one that isn't an address or CIDR."""
+    nets = []
+    for text in cidrs:
+        try:
+            nets.append(ipaddress.ip_network(str(text).strip(), strict=False))
+        except ValueError:
+            raise UserError(f"--osc-allow takes an address or network such as 192.168.1.0/24, "
+                            f"not {text!r}.") from None
+    return nets
+
+
+def _allowed(addr: Any, nets: list) -> bool:
+    try:
+        ip = ipaddress.ip_address(addr[0])
+    except (ValueError, TypeError, IndexError):
+        return False
+    return any(ip in net for net in nets if net.version == ip.version)
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def _peer(addr: Any) -> str:
     try:
         return f"{addr[0]}:{addr[1]}"
@@ -168,8 +198,9 @@ class OscServer:
     """
 
     def __init__(self, store: ParamStore, actions: Any, host: str = DEFAULT_HOST,
-                 port: int = DEFAULT_PORT):
+                 port: int = DEFAULT_PORT, allow: Iterable[str] = ()):
         self.store = store
+        self.allow = parse_allow(allow)  # empty: every sender (the socket is on loopback by default)
         self.actions = actions
         self.host = host
         self._requested_port = int(port)
@@ -195,6 +226,10 @@ class OscServer:
         self._thread = threading.Thread(target=self._run, name="osc-in", daemon=True)
         self._thread.start()
         log.info("OSC: listening on %s:%d", self.host, self.port)
+        if not _is_loopback(self.host):
+            log.warning("OSC listens beyond this machine (%s): anyone on the network can play "
+                        "the show%s.", self.host,
+                        "" if self.allow else "; restrict senders with --osc-allow CIDR")
         return self
 
     def stop(self) -> None:
@@ -276,6 +311,11 @@ class OscServer:
         run: list[tuple] = []
         for data, addr in batch:
             self.stats["received"] += 1
+            if self.allow and not _allowed(addr, self.allow):
+                self.stats["refused"] += 1
+                self._report("refused", logging.WARNING, "OSC from %s refused (not in --osc-allow)",
+                             _peer(addr))
+                continue
             info = None
             if data[:1] == b"/":
                 try:
@@ -746,7 +786,7 @@ def start_osc(store: ParamStore, actions: Any, args: Any,
     port = DEFAULT_PORT if port is None else int(port)
     targets = [parse_target(t) for t in (getattr(args, "osc_out", None) or [])]
     out = OscOut(store, targets, stats_source) if targets else None
-    server = OscServer(store, actions, host, port).start()
+    server = OscServer(store, actions, host, port, getattr(args, "osc_allow", None) or ()).start()
     if out is not None:
         out.start()
     return OscSession(server, out)

@@ -597,3 +597,38 @@ def test_garbage_flood_leaves_the_server_answering(server, store, caplog):
     # and nothing on other loggers (python-osc warns on the root logger for types it skips)
     assert not [r.getMessage() for r in caplog.records if r.name != OSC_LOGGER]
     assert [t.name for t in threading.enumerate()].count("osc-in") == 1
+
+
+def test_osc_allow_refuses_other_senders(store):
+    from liveart.control.osc import OscServer, parse_allow
+    from liveart.errors import UserError
+
+    with pytest.raises(UserError, match="--osc-allow takes"):
+        parse_allow(["not-a-network"])
+    server = OscServer(store, None, "127.0.0.1", 0, allow=["10.0.0.0/8"]).start()
+    try:
+        client = SimpleUDPClient("127.0.0.1", server.port)
+        client.send_message("/liveart/dream/mix", 0.125)
+        end = time.monotonic() + 3
+        while server.stats["refused"] == 0 and time.monotonic() < end:
+            time.sleep(0.01)
+        assert server.stats["refused"] == 1 and store.get("dream.mix") != 0.125
+    finally:
+        server.stop()
+    server = OscServer(store, None, "127.0.0.1", 0, allow=["127.0.0.0/8"]).start()
+    try:
+        SimpleUDPClient("127.0.0.1", server.port).send_message("/liveart/dream/mix", 0.125)
+        end = time.monotonic() + 3
+        while store.get("dream.mix") != 0.125 and time.monotonic() < end:
+            time.sleep(0.01)
+        assert store.get("dream.mix") == 0.125
+    finally:
+        server.stop()
+
+
+def test_huge_strings_are_refused(store):
+    from liveart import params
+    from liveart.errors import UserError
+
+    with pytest.raises(UserError, match="at most"):
+        params.get("dream.guide").coerce("x" * 100_000)
