@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     from .control.midicli import add_midi_parser, add_run_options
 
     add_run_options(run)
+    run.add_argument("--music-midi-out", metavar="NAME|virtual",
+                     help="also play the music voice's notes to this MIDI output (a port name "
+                     "prefix, or 'virtual' for a new port a DAW can open)")
+    run.add_argument("--no-audio", action="store_true",
+                     help="no built-in synth (music still goes to --music-midi-out / --osc-out)")
     run.add_argument("--fresh", action="store_true",
                      help="start from the defaults, not from the state the last run ended in")
 
@@ -70,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("input", help="input video or image")
     render.add_argument("output", help="output file of the same kind")
     _add_engine_options(render, render=True)
+    render.add_argument("--music", metavar="WAV", help="also write the music the frames would "
+                        "have played to WAV (and add it to a video output when ffmpeg is there)")
 
     bench = sub.add_parser("bench", help="measure fps and per-stage timings on the synthetic scene")
     _add_engine_options(bench)
@@ -192,7 +199,12 @@ def _params_markdown(plist) -> str:
               "| every parameter address | its new value, on every change |",
               "| `/liveart/stats/fps` | f, about 10 times a second |",
               "| `/liveart/net/labels` | s s s: the network's top-3 ImageNet labels |",
-              "| `/liveart/net/energy` | f...: when the scene publishes activations |"]
+              "| `/liveart/net/energy` | f...: the layer's overall energy, then its strongest channels' |",
+              "| `/liveart/net/channels` | i...: the strongest channels' numbers |",
+              "| `/liveart/net/novelty` | f: 0..1, change since the last tick |",
+              "| `/liveart/net/centroid` | f f: where the energy sits, 0..1 |",
+              "| `/liveart/music/note` | i i f: pitch, velocity, seconds (while music plays) |",
+              "| `/liveart/music/chord` | i i i: a chord change (while music plays) |"]
     return "\n".join(lines)
 
 
@@ -298,6 +310,7 @@ def cmd_run(args) -> int:
             controls[0].stop()
             raise
     controls.append(LastStateSaver(store).start())
+    controls.append(_start_music(store, engine, clock, args))
     recorder = Recorder(args.record, args.fps, blocking=args.headless) if args.record else None
     if recorder:
         engine.sinks.append(lambda out: recorder.write(out.image))
@@ -324,6 +337,19 @@ def cmd_run(args) -> int:
     print(f"{engine.stats.frames} frames, {engine.stats.fps():.1f} fps"
           + (f", recorded {recorder.written} to {args.record}" if recorder else ""))
     return 0
+
+
+def _start_music(store, engine, clock, args):
+    """The music voice: silent until music.enabled; its synth opens the default sound device
+    (no device: one sentence, the visuals go on)."""
+    from .control.osc import parse_target
+    from .music.outputs import MusicVoice
+
+    return MusicVoice(store, summary_source=lambda: getattr(engine.scene, "summary", None),
+                      bpm_source=lambda: clock.bpm, synth=not args.no_audio,
+                      midi_out=args.music_midi_out,
+                      osc_targets=[parse_target(t) for t in args.osc_out],
+                      seed=args.seed).start()
 
 
 def _start_osc(store, actions, engine, args) -> list:
@@ -363,7 +389,7 @@ def cmd_render(args) -> int:
 
     kind = check_paths(args.input, args.output)
     store, device, half, scene, size = _prepare(args, for_render=True)
-    render_file(args.input, args.output, kind, scene, store, device, size)
+    render_file(args.input, args.output, kind, scene, store, device, size, music=args.music)
     return 0
 
 

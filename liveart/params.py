@@ -154,7 +154,7 @@ class ParamStore:
     """
 
     def __init__(self, overrides: dict[str, Any] | None = None):
-        from . import scenes  # noqa: F401  (scenes declare their parameters on import)
+        from . import music, scenes  # noqa: F401  (they declare their parameters on import)
 
         self._lock = threading.Lock()
         self._target = {n: p.default for n, p in REGISTRY.items() if p.type != "trigger"}

@@ -43,8 +43,11 @@ def _dream(image, scene: Scene, store: ParamStore, device: torch.device, size):
 
 
 def render_file(input_path: str, output_path: str, kind: str, scene: Scene, store: ParamStore,
-                device: torch.device, size: tuple[int, int] | None) -> int:
-    """Render and return the number of frames written."""
+                device: torch.device, size: tuple[int, int] | None, music: str | None = None) -> int:
+    """Render and return the number of frames written. `music`: also write the WAV the frames
+    would have played (and mux it into a video output when ffmpeg is there)."""
+    if music and kind == "image":
+        raise UserError("--music needs a video: an image has no duration.")
     if kind == "image":
         image = read_image(input_path)
         with tqdm(total=1, desc="render", unit="frame") as bar:
@@ -57,11 +60,13 @@ def render_file(input_path: str, output_path: str, kind: str, scene: Scene, stor
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
     writer = open_writer(output_path, fps, (frame.shape[1], frame.shape[0]))
     written = 0
+    summaries = []
     try:
         with tqdm(total=total, desc="render", unit="frame") as bar:
             while frame is not None:
                 out = _dream(frame, scene, store, device, size)
                 writer.write(cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
+                summaries.append(getattr(scene, "summary", None))
                 written += 1
                 bar.update()
                 ok, bgr = cap.read()
@@ -69,4 +74,9 @@ def render_file(input_path: str, output_path: str, kind: str, scene: Scene, stor
     finally:
         writer.release()
         cap.release()
+    if music:
+        from .music.offline import mux, render_music
+
+        render_music(summaries, fps, written / fps, store.snapshot(), music)
+        mux(output_path, music)
     return written

@@ -739,6 +739,12 @@ class OscOut:
         energy = s.get("energy")
         if energy:
             self._send(_message(OSC_PREFIX + "net/energy", [(float(e), "f") for e in energy]))
+        if s.get("channels"):
+            self._send(_message(OSC_PREFIX + "net/channels", [(int(c), "i") for c in s["channels"]]))
+        if s.get("novelty") is not None:
+            self._send(_message(OSC_PREFIX + "net/novelty", [(float(s["novelty"]), "f")]))
+        if s.get("centroid"):
+            self._send(_message(OSC_PREFIX + "net/centroid", [(float(v), "f") for v in s["centroid"]]))
 
     def _send(self, dgram: bytes) -> None:
         for family, sockaddr in self._addrs:
@@ -751,16 +757,27 @@ class OscOut:
 
 
 def engine_stats_source(engine: Any) -> StatsSource:
-    """stats_source for OscOut from an Engine: fps, the scene's top-3 labels, its energies
-    (when the scene has an `energy()` method)."""
+    """stats_source for OscOut from an Engine: fps, the scene's top-3 labels and, when the scene
+    publishes an activation summary (liveart.music.summary), what the network hears: energy
+    (overall, then the strongest channels'), their channel numbers, novelty and centroid."""
 
     def source() -> dict:
         scene = engine.scene
-        energy_fn = getattr(scene, "energy", None)
-        energy = energy_fn() if callable(energy_fn) else None
-        return {"fps": engine.stats.fps(), "labels": list(scene.labels())[:3], "energy": energy}
+        stats = {"fps": engine.stats.fps(), "labels": list(scene.labels())[:3], "energy": None}
+        summary = getattr(scene, "summary", None)
+        if summary is not None:
+            stats.update(summary_stats(summary))
+        return stats
 
     return source
+
+
+def summary_stats(summary: Any) -> dict:
+    """The /liveart/net/* payloads of one ActivationSummary."""
+    top = [int(c) for c in summary.top_channels]
+    return {"energy": [float(summary.energy)] + [float(summary.channel_energy[c]) for c in top],
+            "channels": top, "novelty": float(summary.novelty),
+            "centroid": [float(v) for v in summary.centroid]}
 
 
 class OscSession:

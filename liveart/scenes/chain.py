@@ -44,6 +44,14 @@ class ChainScene(Scene):
         for scene in self.scenes:
             scene.reset()
 
+    @property
+    def summary(self):
+        """The first stage's activation summary (liveart.music), so a chain still sings."""
+        for scene in self.scenes:
+            if getattr(scene, "summary", None) is not None:
+                return scene.summary
+        return None
+
     def labels(self) -> list[tuple[str, float]]:
         for scene in self.scenes:
             if scene.labels():

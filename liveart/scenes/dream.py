@@ -26,6 +26,7 @@ from .. import params
 from ..errors import UserError
 from ..flow import MotionFollower
 from ..models import BACKBONES, imagenet_class_index, imagenet_labels, load_backbone
+from ..music.summary import summarize
 from ..params import Snapshot
 from .base import Scene
 
@@ -153,6 +154,8 @@ class DreamScene(Scene):
         self._guide_text: str | None = None
         self._guide = None
         self.last_energy = 0.0  # objective value of the last step, for tests and the HUD
+        self._act = None  # the layer's activation in the last step, for the music summary
+        self.summary = None  # ActivationSummary of the last tick (liveart.music)
         self.reset()
 
     # -- the network ---------------------------------------------------------------------------
@@ -229,6 +232,7 @@ class DreamScene(Scene):
             logits = self.model.forward_taps(x, set(), logits=True)["logits"].float()
             return logits.log_softmax(1)[0, guide[1]] + 0.05 * logits[0, guide[1]]
         act = self.model.forward_taps(x, {layer})[layer].float()
+        self._act = act.detach()
         if guide is not None and guide[0] == "channel":  # one channel of the layer
             act = act[:, guide[1] % act.shape[1]]
         return act.pow(2).mean()
@@ -280,6 +284,8 @@ class DreamScene(Scene):
         return start.clamp(0.0, 1.0)
 
     def _finish(self, frame: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+        if self._act is not None:  # publish what the last step heard (no extra forward pass)
+            self.summary, self._act = summarize(self._act, self.summary, self._labels), None
         if not bool(torch.isfinite(out).all()):  # a NaN would otherwise live forever in feedback
             log.warning("dream state went non-finite; reset")
             self.reset()

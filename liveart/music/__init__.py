@@ -1,0 +1,7 @@
+"""The music voice: the network's activations, heard.
+
+summary (what the scene publishes each tick) -> composer (notes on a clock) -> synth (built-in
+sound), outputs (MIDI, OSC, the MusicVoice thread) and offline (render_music, mux).
+Importing this package declares the music.* parameters.
+"""
+from . import composer  # noqa: F401  (declares music.* parameters)

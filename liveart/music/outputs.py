@@ -1,0 +1,225 @@
+"""Where the music goes: the built-in synth, MIDI out, OSC out; `MusicVoice` runs them.
+
+    voice = MusicVoice(store, summary_source=lambda: getattr(engine.scene, "summary", None),
+                       bpm_source=lambda: clock.bpm, midi_out=args.music_midi_out,
+                       osc_targets=args.osc_out).start()
+    ...
+    voice.stop()
+
+The voice thread wakes every 10 ms: it hands each new summary to the composer, asks it for the
+events up to LOOKAHEAD ahead and schedules them: on the synth's sample clock (so the audio is
+sample-accurate despite the thread's jitter), and in a time-ordered queue for MIDI/OSC, sent
+when due (note-offs too). While music.enabled is off it composes nothing (sounding notes ring out).
+"""
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import socket
+import threading
+import time
+from typing import Any, Callable
+
+from ..params import ParamStore
+from .composer import ChordEvent, Composer, NoteEvent
+from .synth import Synth, event_notes
+
+log = logging.getLogger(__name__)
+
+LOOKAHEAD = 0.1
+TICK = 0.01
+
+
+class MidiOut:
+    """Notes to a MIDI port via mido: a port name or name prefix (ALSA numbers change between
+    boots), or 'virtual' for a new virtual port. `open()` fails soft: one log line and None."""
+
+    def __init__(self, port, channel: int = 0):
+        self.port = port
+        self.channel = channel
+
+    @classmethod
+    def open(cls, name: str, channel: int = 0) -> "MidiOut | None":
+        try:
+            import mido
+
+            from ..control.midiports import find_port, list_outputs
+
+            if name == "virtual":
+                port = mido.open_output("liveart music", virtual=True)
+            else:
+                found = find_port(list_outputs(), name)
+                if found is None:
+                    raise OSError(f"no MIDI output called {name!r}; there are: "
+                                  f"{', '.join(list_outputs()) or 'none'}")
+                port = mido.open_output(found)
+        except Exception as e:  # noqa: BLE001 - no backend, no ALSA sequencer, unknown port
+            log.warning("MIDI music output %r is not available (%s); the music goes on without it.",
+                        name, str(e).splitlines()[0] if str(e) else type(e).__name__)
+            return None
+        return cls(port, channel)
+
+    def note_on(self, pitch: int, velocity: int) -> None:
+        import mido
+
+        self.port.send(mido.Message("note_on", note=int(pitch), velocity=int(velocity),
+                                    channel=self.channel))
+
+    def note_off(self, pitch: int) -> None:
+        import mido
+
+        self.port.send(mido.Message("note_off", note=int(pitch), velocity=0, channel=self.channel))
+
+    def close(self) -> None:
+        try:
+            self.port.close()
+        except Exception:  # noqa: BLE001
+            pass
+
+
+class OscMusicOut:
+    """/liveart/music/note i i f (pitch, velocity, duration s) and /liveart/music/chord i i i
+    to each (host, port) of --osc-out."""
+
+    def __init__(self, targets):
+        from pythonosc.udp_client import SimpleUDPClient
+
+        self.clients = []
+        for host, port in targets:
+            try:
+                self.clients.append(SimpleUDPClient(str(host), int(port)))
+            except (OSError, ValueError) as e:
+                log.warning("OSC music output to %s:%s is not available (%s).", host, port, e)
+
+    def note(self, pitch: int, velocity: int, duration_s: float) -> None:
+        self._send("/liveart/music/note", [int(pitch), int(velocity), float(duration_s)])
+
+    def chord(self, pitches) -> None:
+        self._send("/liveart/music/chord", [int(p) for p in pitches])
+
+    def _send(self, address: str, args: list) -> None:
+        for c in self.clients:
+            try:
+                c.send_message(address, args)
+            except (OSError, socket.error):
+                pass  # a listener that went away must not stop the music
+
+
+class MusicVoice:
+    def __init__(self, store: ParamStore, summary_source: Callable[[], Any],
+                 bpm_source: Callable[[], float | None] | None = None, *, synth: bool = True,
+                 midi_out: str | None = None, osc_targets=(), seed: int = 0,
+                 samplerate: int = 48000):
+        from . import composer as _  # noqa: F401  (declares music.* before the store reads them)
+
+        self.store = store
+        self.summary_source = summary_source
+        self.composer = Composer(seed, bpm_source)
+        self.synth = Synth(samplerate) if synth else None
+        self.midi = MidiOut.open(midi_out) if midi_out else None
+        self.osc = OscMusicOut(osc_targets) if osc_targets else None
+        self.notes_played = 0
+        self._queue: list = []          # (time_s, seq, kind, payload) for MIDI/OSC
+        self._seq = itertools.count()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._t0 = 0.0
+        self._frame0 = 0
+        self._sounding = False
+        self._tried_sound = False
+
+    def start(self) -> "MusicVoice":
+        """Start the voice thread. The sound device opens when music.enabled first turns on,
+        so a show without music neither holds the device nor spends CPU on its callback."""
+        if self._thread is None:
+            self._stop.clear()
+            self._thread = threading.Thread(target=self._run, name="music", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2.0)
+            self._thread = None
+        self._flush_midi()
+        if self.synth:
+            self.synth.stop()
+        if self.midi:
+            self.midi.close()
+
+    def _run(self) -> None:
+        last_summary = None
+        enabled = False
+        while not self._stop.wait(TICK):
+            try:
+                values = self.store.targets()
+                now = time.monotonic()
+                if values["music.enabled"] and not enabled:  # (re)start the clock from now
+                    if self.synth and self.synth.stream is None and not self._tried_sound:
+                        self._tried_sound = True  # one try: no device is one sentence, not a loop
+                        self._sounding = self.synth.start()
+                    self.composer.reset()
+                    self._t0 = now
+                    self._frame0 = self.synth.core.out_frame if self.synth else 0
+                enabled = bool(values["music.enabled"])
+                if self.synth:
+                    self.synth.core.volume = float(values["music.volume"])
+                if enabled:
+                    summary = self.summary_source()
+                    if summary is not None and summary is not last_summary:
+                        self.composer.observe(summary)
+                        last_summary = summary
+                    for ev in self.composer.advance(now - self._t0 + LOOKAHEAD, values):
+                        self._schedule(ev)
+                self._send_due(now - self._t0)
+            except Exception:  # noqa: BLE001 - the show goes on; say it once in a while
+                log.exception("music voice error")
+                self._stop.wait(1.0)
+
+    def _schedule(self, ev) -> None:
+        self.notes_played += 1
+        if self.synth and self._sounding:
+            core = self.synth.core
+            for t, pitch, vel, dur, pan, voice in event_notes(ev):
+                # the synth's clock: frame0 was handed out at t0; LOOKAHEAD covers the jitter
+                core.push_note(self._frame0 + int(t * core.sr), pitch, vel, dur, pan, voice)
+        if self.midi or self.osc:
+            heapq.heappush(self._queue, (ev.time_s, next(self._seq), "on", ev))
+
+    def _send_due(self, t_now: float) -> None:
+        while self._queue and self._queue[0][0] <= t_now:
+            _, _, kind, payload = heapq.heappop(self._queue)
+            try:
+                if kind == "off":
+                    if self.midi:
+                        self.midi.note_off(payload)
+                    continue
+                if isinstance(payload, ChordEvent):
+                    if self.osc:
+                        self.osc.chord(payload.pitches)
+                    pitches = payload.pitches
+                else:
+                    if self.osc:
+                        self.osc.note(payload.pitch, payload.velocity, payload.duration_s)
+                    pitches = (payload.pitch,)
+                if self.midi:
+                    for p in pitches:
+                        self.midi.note_on(p, payload.velocity)
+                        heapq.heappush(self._queue, (payload.time_s + payload.duration_s,
+                                                     next(self._seq), "off", p))
+            except Exception as e:  # noqa: BLE001
+                log.warning("music output error: %s", e)
+
+    def _flush_midi(self) -> None:
+        while self._queue:
+            _, _, kind, payload = heapq.heappop(self._queue)
+            if kind == "off" and self.midi:
+                try:
+                    self.midi.note_off(payload)
+                except Exception:  # noqa: BLE001
+                    pass
+
+
+__all__ = ["MidiOut", "OscMusicOut", "MusicVoice", "NoteEvent", "ChordEvent"]
