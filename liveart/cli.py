@@ -231,7 +231,7 @@ def cmd_presets(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .models import get_backbone, imagenet_labels
+    from .models import BACKBONES, get_backbone, imagenet_labels
     from .models.zoo import MODELS
 
     if args.what == "list":
@@ -244,6 +244,9 @@ def cmd_models(args) -> int:
                      else f"not installed: {e['how_to_get']}")
             print(f"{e['name']:20s} {e['kind']}\n{'':20s} {e['source']}; {e['licence']}; {state}")
     elif args.what == "layers":
+        if args.name in MODELS and args.name not in BACKBONES:
+            raise UserError(f"{args.name} is not a dream network, so it has no layers to choose; "
+                            f"the dream networks are: {', '.join(BACKBONES)}.")
         b = get_backbone(args.name or "efficientnet_lite0")
         for layer in b.layers:
             print(layer + ("  (default)" if layer == b.default_layer else ""))

@@ -49,6 +49,18 @@ def _load_vgg16() -> torch.nn.Module:
     return load_vgg16("cpu")
 
 
+def _load_vgg19() -> torch.nn.Module:
+    from .vgg16 import load_vgg19
+
+    return load_vgg19()
+
+
+def _vgg19_layers() -> tuple[str, ...]:
+    from .vgg16 import vgg19_layer_names
+
+    return tuple(vgg19_layer_names())
+
+
 def _vgg16_layers() -> tuple[str, ...]:
     from .vgg16 import VGG16Features
 
@@ -78,6 +90,16 @@ BACKBONES: dict[str, Backbone] = {
         default_layer="relu4_3",
         weights_hint="liveart models install vgg16",
         load=_load_vgg16,
+        classifier=False,
+    ),
+    "vgg19": Backbone(
+        name="vgg19",
+        description="VGG19 conv layers, ImageNet, from torchvision's cached download (Gatys' "
+                    "original network; no classifier, so no class guide or labels)",
+        layers=_vgg19_layers(),
+        default_layer="relu4_4",
+        weights_hint="torchvision's vgg19 weights in the torch hub cache",
+        load=_load_vgg19,
         classifier=False,
     ),
 }

