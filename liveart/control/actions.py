@@ -30,6 +30,11 @@ class Actions:
             "scene": (self.scene, 1),
         }
 
+    def add(self, name: str, handler: Callable[..., Any], nargs: int = 0) -> None:
+        """Make `name` (an OSC address below /liveart/, e.g. "record/start") an action that
+        every controller can run; `handler` gets the first `nargs` arguments."""
+        self.table[name] = (handler, nargs)
+
     def run(self, name: str, *args: Any) -> Any:
         """Run action `name` (e.g. "preset/load") or fire trigger parameter `name`."""
         if name in self.table:
