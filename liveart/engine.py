@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .frames import compose, to_tensor
+from .guard import SceneGuard
 from .params import ParamStore, Snapshot
 from .scenes.base import Scene
 from .slots import LatestSlot
@@ -23,6 +24,10 @@ from .sources import Source
 from .stats import StageStats
 
 log = logging.getLogger(__name__)
+
+OOM_STEP = 0.75        # out of GPU memory: the internal size shrinks by this factor per step
+MIN_SIZE = (64, 36)
+CLIMB_AFTER_S = 60.0   # this long without running out again: try one step larger
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,11 @@ class Engine:
         self.scene = scene
         self.store = store
         self.device = device
-        self.size = size  # internal processing size (w, h)
+        self.size = size  # internal processing size (w, h); lowered when CUDA runs out of memory
+        self.requested_size = size
+        self.guard = SceneGuard(scene.name)
+        self.size_notice: str | None = None
+        self._last_oom = 0.0
         self.output_size = output_size  # None: the source frame's own size
         self.out_slot: LatestSlot[Output] = LatestSlot()
         self.stats = StageStats()
@@ -59,6 +68,7 @@ class Engine:
         t0 = time.perf_counter()
         if self._next_scene is not None:  # a scene built in the background is ready
             self.scene, self._next_scene = self._next_scene, None
+            self.guard = SceneGuard(self.scene.name)
         snap = self.store.snapshot()
         frame = self.source.latest()
         if frame is None:
@@ -69,7 +79,7 @@ class Engine:
         t1 = time.perf_counter()
         x = to_tensor(image, self.size, self.device)
         t2 = time.perf_counter()
-        y = self.scene.process(x, snap)
+        y = self._process(x, snap)
         if self.device.type == "cuda":
             torch.cuda.synchronize()  # so the scene's time is not billed to the upscale
         t3 = time.perf_counter()
@@ -85,6 +95,42 @@ class Engine:
         for sink in self.sinks:
             sink(out)
         return out
+
+    @property
+    def notice(self) -> str | None:
+        """What the HUD's notice bar should say about the engine, if anything."""
+        return self.guard.notice or getattr(self.scene, "notice", None) or self.size_notice
+
+    def _process(self, x: torch.Tensor, snap: Snapshot) -> torch.Tensor:
+        try:
+            y = self.guard.run(self.scene, x, lambda: self.scene.process(x, snap))
+        except torch.cuda.OutOfMemoryError:
+            self._out_of_memory()
+            return x
+        if self.size != self.requested_size and time.monotonic() - self._last_oom > CLIMB_AFTER_S:
+            self._resize(_scaled(self.size, 1 / OOM_STEP, self.requested_size), "climbing back")
+            self._last_oom = time.monotonic()  # one step per CLIMB_AFTER_S
+        return y
+
+    def _out_of_memory(self) -> None:
+        self._last_oom = time.monotonic()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        smaller = _scaled(self.size, OOM_STEP, self.requested_size)
+        if smaller == self.size:
+            log.error("out of GPU memory even at %dx%d; skipping ticks", *self.size)
+            return
+        self._resize(smaller, "out of GPU memory")
+
+    def _resize(self, size: tuple[int, int], why: str) -> None:
+        log.warning("%s: internal size %dx%d -> %dx%d", why, *self.size, *size)
+        self.size = size
+        self.size_notice = (None if size == self.requested_size else
+                            f"Out of GPU memory: running at {size[0]}x{size[1]}")
+        try:
+            self.scene.reset()  # its feedback state has the old size
+        except Exception:  # noqa: BLE001
+            log.debug("scene reset after resize failed", exc_info=True)
 
     def request_scene(self, spec: str) -> None:
         """Change scene without stopping the show: the new one (models and all) is built in
@@ -144,3 +190,11 @@ class Engine:
                 return
             if self.tick() is None:
                 time.sleep(0.005)
+
+
+def _scaled(size: tuple[int, int], factor: float, ceiling: tuple[int, int]) -> tuple[int, int]:
+    """`size` times `factor` in both directions (even numbers, aspect kept), within MIN_SIZE and
+    `ceiling` (the size the user asked for)."""
+    w = max(MIN_SIZE[0], min(ceiling[0], int(round(size[0] * factor / 2)) * 2))
+    h = max(MIN_SIZE[1], min(ceiling[1], int(round(size[1] * factor / 2)) * 2))
+    return (w, h)

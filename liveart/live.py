@@ -40,7 +40,7 @@ def hud_info(engine: Engine, scene_name: str, learn=None) -> HudInfo:
 def _notice(engine: Engine, learn) -> str | None:
     if learn is not None and (learn.armed or learn.message):
         return learn.message or f"MIDI learn: move a control for {learn.armed}"
-    return engine.source.notice
+    return engine.notice or engine.source.notice
 
 
 def run_window(engine: Engine, args, window_size, actions=None, midi=None) -> None:

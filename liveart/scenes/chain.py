@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 
 from .. import params
+from ..guard import SceneGuard
 from ..params import Snapshot
 from .base import Scene
 
@@ -21,12 +22,24 @@ class ChainScene(Scene):
         super().__init__(scenes[0].device, scenes[0].half)
         self.scenes = scenes
         self.name = "+".join(s.name for s in scenes)
+        # each stage guarded on its own: a failing stage passes its input on, the others go on
+        self.guards = [SceneGuard(s.name) for s in scenes]
+
+    @property
+    def notice(self) -> str | None:
+        return next((g.notice for g in self.guards if g.notice), None)
+
+    def _stage(self, i: int, frame: torch.Tensor, snap: Snapshot, offline: bool) -> torch.Tensor:
+        scene = self.scenes[i]
+        if offline:  # a render has no show to keep going: errors are the user's to see
+            return scene.render(frame, snap)
+        return self.guards[i].run(scene, frame, lambda: scene.process(frame, snap))
 
     def _run(self, frame: torch.Tensor, snap: Snapshot, offline: bool) -> torch.Tensor:
-        first = self.scenes[0].render(frame, snap) if offline else self.scenes[0].process(frame, snap)
+        first = self._stage(0, frame, snap, offline)
         out = first
-        for scene in self.scenes[1:]:
-            out = scene.render(out, snap) if offline else scene.process(out, snap)
+        for i in range(1, len(self.scenes)):
+            out = self._stage(i, out, snap, offline)
         mix = snap["scene.mix"]
         return out if mix >= 1.0 else torch.lerp(first, out, mix)
 

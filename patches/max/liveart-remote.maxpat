@@ -1883,7 +1883,13 @@
 						",",
 						"relu5_3",
 						",",
-						"pool5"
+						"pool5",
+						",",
+						"relu3_4",
+						",",
+						"relu4_4",
+						",",
+						"relu5_4"
 					],
 					"parameter_enable": 0
 				}
