@@ -17,6 +17,7 @@ from typing import Any
 
 from . import params
 from .errors import UserError
+from .tomlpos import Positions, at_line
 from .userdirs import user_presets_dir
 
 if sys.version_info >= (3, 11):
@@ -125,25 +126,30 @@ def load_preset(name_or_path: str) -> tuple[dict[str, Any], str]:
 
     path = find_preset(name_or_path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"Preset {path} is not valid TOML: {e}.") from None
+    except OSError as e:
+        raise UserError(f"Preset {path} can't be read: {e.strerror or e}.") from None
     description = str(data.get("description", ""))
     values: dict[str, Any] = {}
+    lines = Positions(text)
     for name, raw in _flatten({k: v for k, v in data.items() if k not in _META_KEYS}).items():
+        where = f"Preset {path}{at_line(lines.key(name))}"
         if name not in params.REGISTRY:
-            raise UserError(f"Preset {path} sets unknown parameter {name!r}; see 'liveart params' "
+            raise UserError(f"{where} sets unknown parameter {name!r}; see 'liveart params' "
                             "for the valid names.")
         p = params.REGISTRY[name]
         if p.type == "trigger":
-            raise UserError(f"Preset {path} sets {name}, which is a trigger, not a value.")
+            raise UserError(f"{where} sets {name}, which is a trigger, not a value.")
         try:
             value = p.coerce(raw)
         except params.UserError as e:
-            raise UserError(f"Preset {path}: {e}") from None
+            raise UserError(f"{where}: {e}") from None
         if p.type in ("float", "int") and isinstance(raw, (int, float)) and not isinstance(raw, bool) \
                 and not (p.min <= raw <= p.max):
-            raise UserError(f"Preset {path} sets {name} = {raw}, outside its range "
+            raise UserError(f"{where} sets {name} = {raw}, outside its range "
                             f"{p.range_text}.")
         values[name] = value
     return values, description

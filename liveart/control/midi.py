@@ -32,6 +32,7 @@ from typing import Any, Callable
 
 from .. import params
 from ..errors import UserError
+from ..tomlpos import Positions, at_line
 from ..userdirs import config_dir
 
 if sys.version_info >= (3, 11):
@@ -330,12 +331,13 @@ def load_map(name_or_path: str | Path) -> MidiMap:
     """Load and validate a map; UserError naming the file, the entry and the problem."""
     path = find_map(name_or_path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"MIDI map {path} is not valid TOML: {e}.") from None
     except OSError as e:
         raise UserError(f"MIDI map {path} can't be read: {e.strerror or e}.") from None
-    m = parse_map(data, str(path))
+    m = parse_map(data, str(path), Positions(text))
     m.path = path
     return m
 
@@ -350,17 +352,20 @@ _NOTE_KEYS = _COMMON_KEYS | {"note"}
 _PROGRAM_KEYS = {"channel", "presets", "morph"}
 
 
-def parse_map(data: dict, source: str = "<map>") -> MidiMap:
+def parse_map(data: dict, source: str = "<map>", positions: Positions | None = None) -> MidiMap:
+    """`positions` (of the file's text) lets errors name the line."""
     from .. import scenes  # noqa: F401  (declares the scenes' parameters)
 
     name = Path(source).name
+    pos = positions or Positions("")
 
-    def fail(msg: str) -> UserError:
-        return UserError(f"MIDI map {source}: {msg}")
+    def fail(msg: str, line: int | None = None) -> UserError:
+        return UserError(f"MIDI map {source}{at_line(line)}: {msg}")
 
     unknown = sorted(set(data) - _MAP_KEYS)
     if unknown:
-        raise fail(f"unknown setting {unknown[0]!r}; settings are {', '.join(sorted(_MAP_KEYS))}.")
+        raise fail(f"unknown setting {unknown[0]!r}; settings are {', '.join(sorted(_MAP_KEYS))}.",
+                   pos.key(unknown[0]))
     match = data.get("match", [])
     if isinstance(match, str):
         match = [match]
@@ -389,8 +394,10 @@ def parse_map(data: dict, source: str = "<map>") -> MidiMap:
             raise fail(f"{kind} entries are written [[{kind}]] tables.")
         for i, entry in enumerate(entries, 1):
             where = f"{kind} entry {i}"
+            line = pos.entry(kind, i)
             m.bindings.append(parse_binding(kind, entry, channel, defaults,
-                                            lambda msg, w=where: fail(f"{w}: {msg}"), f"{name}, {where}"))
+                                            lambda msg, w=where, n=line: fail(f"{w}: {msg}", n),
+                                            f"{name}, {where}"))
     _check_hires(m, fail)
     if "program" in data:
         m.program = _parse_program(data["program"], channel, fail)

@@ -1,0 +1,68 @@
+"""Where in a TOML file a key was written, so an error can name the line.
+
+tomllib gives line numbers for syntax errors only; a preset or map that parses but sets an
+unknown key or an out-of-range value must also say where. No TOML library keeps positions
+(tomlkit does, but is a second parser to install), so this scans the text the way TOML lays it
+out: `[table]` and `[[array]]` headers, then `key = value` lines (bare, quoted or dotted keys).
+"""
+from __future__ import annotations
+
+import re
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"""^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=""")
+_PART = re.compile(r""""([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+)""")
+
+
+def _parts(text: str) -> tuple[str, ...]:
+    return tuple(a or b or c for a, b, c in _PART.findall(text))
+
+
+class Positions:
+    """Line numbers (1-based) of a TOML text's keys and array-of-tables entries.
+
+    `key("dream.octaves")` finds `octaves = ...` under `[dream]`, `dream.octaves = ...` or
+    `"dream.octaves" = ...` at the top; `entry("cc", 3)` is the line of the third `[[cc]]`;
+    `key("mode", entry=("cc", 3))` a key inside it.
+    """
+
+    def __init__(self, text: str):
+        self._keys: dict[tuple, int] = {}
+        self._entries: dict[tuple[str, int], int] = {}
+        counts: dict[str, int] = {}
+        table: tuple = ()
+        for n, line in enumerate(text.splitlines(), 1):
+            m = _HEADER.match(line)
+            if m and not _KEY.match(line):
+                path = _parts(m.group(2))
+                if m.group(1) == "[[":
+                    name = ".".join(path)
+                    counts[name] = counts.get(name, 0) + 1
+                    self._entries[(name, counts[name])] = n
+                    table = (("entry", name, counts[name]),)
+                else:
+                    table = path
+                continue
+            k = _KEY.match(line)
+            if k:
+                self._keys.setdefault((table, _parts(k.group(1))), n)
+
+    def key(self, dotted: str, entry: tuple[str, int] | None = None) -> int | None:
+        if entry is not None:
+            return self._keys.get(((("entry", entry[0], entry[1]),), (dotted,)))
+        parts = tuple(dotted.split("."))
+        for i in range(len(parts) + 1):  # [a.b] c = / [a] b.c = / a.b.c = ...
+            found = self._keys.get((parts[:i], parts[i:]))
+            if found is None and i == 0:
+                found = self._keys.get(((), (dotted,)))  # "a.b.c" = (one quoted key)
+            if found is not None:
+                return found
+        return None
+
+    def entry(self, name: str, index: int) -> int | None:
+        return self._entries.get((name, index))
+
+
+def at_line(line: int | None) -> str:
+    """', line N' or '' when the line is unknown."""
+    return f", line {line}" if line else ""
