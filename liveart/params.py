@@ -63,7 +63,7 @@ class Param:
                     return True
                 if low in ("0", "false", "off", "no"):
                     return False
-                raise UserError(f"{self.name} takes a boolean (1/0, true/false, on/off), not {value!r}.")
+                raise UserError(f"{self.name} takes a boolean (1/0, true/false, on/off), not {_short(value)}.")
             return bool(value)
         if self.type == "enum":
             text = str(value).strip()
@@ -72,9 +72,9 @@ class Param:
             # An index is accepted too, so a fader or a note number can pick a choice.
             try:
                 idx = int(float(text))
-            except ValueError:
+            except (ValueError, OverflowError):  # "x", "nan", "inf"
                 raise UserError(
-                    f"{self.name} must be one of {', '.join(self.choices)}, not {text!r}.") from None
+                    f"{self.name} must be one of {', '.join(self.choices)}, not {_short(text)}.") from None
             return self.choices[min(max(idx, 0), len(self.choices) - 1)]
         if self.type == "str":
             text = str(value).strip()
@@ -88,9 +88,9 @@ class Param:
         except (TypeError, ValueError):
             raise UserError(
                 f"{self.name} takes a number from {_fmt(self.min)} to {_fmt(self.max)}, "
-                f"not {value!r}.") from None
+                f"not {_short(value)}.") from None
         if not math.isfinite(num):
-            raise UserError(f"{self.name} takes a finite number, not {value!r}.")
+            raise UserError(f"{self.name} takes a finite number, not {_short(value)}.")
         num = min(max(num, self.min), self.max)
         return int(round(num)) if self.type == "int" else num
 
@@ -101,6 +101,12 @@ class Param:
             "choices": list(self.choices), "address": self.address,
             "description": self.description,
         }
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """repr() cut to `limit` characters: an error about a 10 kB string must not carry it."""
+    r = repr(value)
+    return r if len(r) <= limit else r[:limit - 4] + "...'"
 
 
 def _fmt(x: float | None) -> str:
@@ -133,14 +139,14 @@ def get(name: str) -> Param:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise UserError(f"Unknown parameter {name!r}; valid names are: "
+        raise UserError(f"Unknown parameter {_short(name)}; valid names are: "
                         f"{', '.join(sorted(REGISTRY))}.") from None
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
     """Parse `name=value` from `--set` into (name, coerced value)."""
     if "=" not in text:
-        raise UserError(f"--set takes name=value (for example dream.octaves=3), not {text!r}.")
+        raise UserError(f"--set takes name=value (for example dream.octaves=3), not {_short(text)}.")
     name, value = (s.strip() for s in text.split("=", 1))
     return name, get(name).coerce(value)
 

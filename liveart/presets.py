@@ -17,7 +17,7 @@ from typing import Any
 
 from . import params
 from .errors import UserError
-from .tomlpos import Positions, at_line
+from .tomlpos import Positions, at_line, read_toml
 from .userdirs import user_presets_dir
 
 if sys.version_info >= (3, 11):
@@ -125,13 +125,7 @@ def load_preset(name_or_path: str) -> tuple[dict[str, Any], str]:
     from . import scenes  # noqa: F401  (declares the scenes' parameters)
 
     path = find_preset(name_or_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"Preset {path} is not valid TOML: {e}.") from None
-    except OSError as e:
-        raise UserError(f"Preset {path} can't be read: {e.strerror or e}.") from None
+    text, data = read_toml(path, "Preset")
     description = str(data.get("description", ""))
     values: dict[str, Any] = {}
     lines = Positions(text)

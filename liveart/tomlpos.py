@@ -1,4 +1,5 @@
-"""Where in a TOML file a key was written, so an error can name the line.
+"""TOML files from users: read them safely, and find where a key was written so an error can
+name the line.
 
 tomllib gives line numbers for syntax errors only; a preset or map that parses but sets an
 unknown key or an out-of-range value must also say where. No TOML library keeps positions
@@ -8,10 +9,34 @@ out: `[table]` and `[[array]]` headers, then `key = value` lines (bare, quoted o
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
+
+from .errors import UserError
+
+MAX_BYTES = 1 << 20  # presets and maps are a few kB; a bigger file is a mistake or an attack
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"""^\s*((?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+)(?:\s*\.\s*(?:"[^"]*"|'[^']*'|[A-Za-z0-9_-]+))*)\s*=""")
 _PART = re.compile(r""""([^"]*)"|'([^']*)'|([A-Za-z0-9_-]+)""")
+
+
+def read_toml(path: Path, what: str) -> tuple[str, dict]:
+    """(text, data) of the TOML file `path`; UserError with one sentence naming `what` ("Preset",
+    "MIDI map") and the file when it can't be read, is too big, or is not valid TOML."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise UserError(f"{what} {path} is {size} bytes; a {what.lower()} is at most "
+                            f"{MAX_BYTES >> 20} MB.")
+        text = path.read_text(encoding="utf-8")
+        return text, tomllib.loads(text)
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f"{what} {path} is not valid TOML: {e}.") from None
+    except RecursionError:  # tomllib recurses per nested array: [[[[...]]]] exhausts the stack
+        raise UserError(f"{what} {path} nests arrays or tables too deeply.") from None
+    except OSError as e:
+        raise UserError(f"{what} {path} can't be read: {e.strerror or e}.") from None
 
 
 def _parts(text: str) -> tuple[str, ...]:

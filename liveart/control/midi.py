@@ -32,7 +32,7 @@ from typing import Any, Callable
 
 from .. import params
 from ..errors import UserError
-from ..tomlpos import Positions, at_line
+from ..tomlpos import Positions, at_line, read_toml
 from ..userdirs import config_dir
 
 if sys.version_info >= (3, 11):
@@ -330,13 +330,7 @@ def find_map(name_or_path: str | Path) -> Path:
 def load_map(name_or_path: str | Path) -> MidiMap:
     """Load and validate a map; UserError naming the file, the entry and the problem."""
     path = find_map(name_or_path)
-    try:
-        text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-        raise UserError(f"MIDI map {path} is not valid TOML: {e}.") from None
-    except OSError as e:
-        raise UserError(f"MIDI map {path} can't be read: {e.strerror or e}.") from None
+    text, data = read_toml(path, "MIDI map")
     m = parse_map(data, str(path), Positions(text))
     m.path = path
     return m
@@ -647,11 +641,7 @@ def save_binding(path: str | Path, binding: Binding) -> Path:
     same control. Everything else in the file, comments included, is kept."""
     path = Path(path).expanduser()
     if path.exists():
-        text = path.read_text(encoding="utf-8")
-        try:
-            top = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as e:
-            raise UserError(f"MIDI map {path} is not valid TOML: {e}.") from None
+        text, top = read_toml(path, "MIDI map")
         map_channel = _channel(top.get("channel", 0), lambda m: UserError(f"MIDI map {path}: {m}"),
                                "channel")
         text = _drop_control(text, binding, map_channel)
