@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import glob
 import logging
+import os
 
 log = logging.getLogger(__name__)
+
+V4L_BY_ID = "/dev/v4l/by-id"
 
 
 def _cameras() -> list[dict]:
@@ -13,7 +16,13 @@ def _cameras() -> list[dict]:
     import sys
 
     if sys.platform.startswith("linux"):
-        return [{"name": path, "description": ""} for path in sorted(glob.glob("/dev/video*"))]
+        # by-id names survive reboots and replugging into another port (/dev/videoN doesn't):
+        # list them first, with the node each points to now
+        by_id = [{"name": path, "description": f"now {os.path.realpath(path)}; stable across "
+                  "replugs (--source camera:" + path + ")"}
+                 for path in sorted(glob.glob(os.path.join(V4L_BY_ID, "*")))]
+        return by_id + [{"name": path, "description": ""}
+                        for path in sorted(glob.glob("/dev/video*"))]
     import cv2
 
     found = []

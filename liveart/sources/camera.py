@@ -10,6 +10,7 @@ supervisor publishes the synthetic scene instead, with a notice, until the camer
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Callable, Protocol
@@ -32,12 +33,33 @@ class Capture(Protocol):
 
 
 def open_cv2_camera(device: int | str, size: tuple[int, int]) -> Capture:
+    """Open `device` (an index or a path). A path such as /dev/v4l/by-id/usb-...-video-index0 is
+    resolved at every (re)open, so a camera replugged into another port (a new /dev/videoN) is
+    found again, and a different camera never takes its place; a path that is not there now
+    gives a closed capture, and the supervisor tries again later."""
+    if isinstance(device, str) and os.path.isabs(device):
+        if not os.path.exists(device):
+            return _Closed()
+        device = os.path.realpath(device)
     cap = cv2.VideoCapture(device)
     if cap.isOpened():
         cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
         cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
         cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # newest frame, not a backlog
     return cap
+
+
+class _Closed:
+    """A capture that is not open (the device is not plugged in)."""
+
+    def isOpened(self) -> bool:
+        return False
+
+    def read(self) -> tuple[bool, np.ndarray | None]:
+        return False, None
+
+    def release(self) -> None:
+        pass
 
 
 class CameraSource(Source):

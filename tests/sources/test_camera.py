@@ -384,3 +384,51 @@ def test_engine_keeps_ticking_while_the_camera_hangs(rig):
     assert kinds == sorted(kinds, key=lambda k: k != "camera"), "no camera frame after the loss"
     assert src.notice is not None
     assert engine.errors == 0
+
+
+def test_a_by_id_path_is_resolved_at_every_open(tmp_path, monkeypatch):
+    """/dev/v4l/by-id/... names a camera, not a port: each (re)open follows the link to where
+    the camera is now, and a link that is gone is a closed capture (retried later), not an error."""
+    from liveart.sources import camera as camera_module
+
+    opened = []
+
+    class Recorder:
+        def __init__(self, device):
+            opened.append(device)
+
+        def isOpened(self):
+            return False
+
+        def release(self):
+            pass
+
+    monkeypatch.setattr(camera_module.cv2, "VideoCapture", Recorder)
+    node0, node2 = tmp_path / "video0", tmp_path / "video2"
+    node0.write_bytes(b"")
+    node2.write_bytes(b"")
+    link = tmp_path / "usb-cam-video-index0"
+    link.symlink_to(node0)
+    camera_module.open_cv2_camera(str(link), (640, 360))
+    link.unlink()
+    link.symlink_to(node2)  # replugged: the kernel gave it another node
+    camera_module.open_cv2_camera(str(link), (640, 360))
+    link.unlink()  # unplugged
+    cap = camera_module.open_cv2_camera(str(link), (640, 360))
+    assert opened == [str(node0), str(node2)]
+    assert not cap.isOpened() and cap.read() == (False, None)
+
+
+def test_devices_lists_by_id_names_first(tmp_path, monkeypatch):
+    from liveart import devices
+
+    by_id = tmp_path / "by-id"
+    by_id.mkdir()
+    target = tmp_path / "video4"
+    target.write_bytes(b"")
+    (by_id / "usb-Logitech_C920-video-index0").symlink_to(target)
+    monkeypatch.setattr(devices, "V4L_BY_ID", str(by_id))
+    monkeypatch.setattr("sys.platform", "linux")
+    cams = devices._cameras()
+    assert cams[0]["name"] == str(by_id / "usb-Logitech_C920-video-index0")
+    assert str(target) in cams[0]["description"] and "--source camera:" in cams[0]["description"]
