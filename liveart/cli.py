@@ -49,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--frames", type=int, help="stop after N output frames")
     run.add_argument("--seconds", type=float, help="stop after S seconds")
     run.add_argument("--record", metavar="OUT.mp4", help="record the output to a video file")
+    run.add_argument("--output", action="append", metavar="KIND[:ARG]",
+                     help="where the output goes (repeatable): window (default), record:PATH, "
+                     "virtualcam, ndi[:NAME], spout[:NAME], syphon[:NAME]; no window unless "
+                     "'window' is listed ('liveart devices' shows what this machine can use)")
     run.add_argument("--fps", type=float, default=30.0, help="frame rate written in the recording (default 30)")
     run.add_argument("--osc-host", default="127.0.0.1",
                      help="address the OSC and OSCQuery servers listen on (default 127.0.0.1)")
@@ -70,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="no built-in synth (music still goes to --music-midi-out / --osc-out)")
     run.add_argument("--fresh", action="store_true",
                      help="start from the defaults, not from the state the last run ended in")
+    from .installation import add_run_options as add_install_options
+
+    add_install_options(run)
 
     render = sub.add_parser("render", help="dream a video or an image offline at full quality")
     render.add_argument("input", help="input video or image")
@@ -77,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine_options(render, render=True)
     render.add_argument("--music", metavar="WAV", help="also write the music the frames would "
                         "have played to WAV (and add it to a video output when ffmpeg is there)")
+    render.add_argument("--from", dest="from_png", metavar="SNAPSHOT.png",
+                        help="start from the parameters and scene a liveart PNG carries (a "
+                        "snapshot or a render); --scene, --preset and --set go on top")
+    render.set_defaults(scene=None)  # None: the --from file's scene, else dream
 
     bench = sub.add_parser("bench", help="measure fps and per-stage timings on the synthetic scene")
     _add_engine_options(bench)
@@ -103,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .styles import add_styles_parser
 
     add_styles_parser(sub)
+    from .service import add_service_parser
+
+    add_service_parser(sub)
 
     presets = sub.add_parser("presets", help="list the presets, or save one")
     presets.add_argument("what", nargs="?", default="list", choices=["list", "save"])
@@ -125,6 +139,7 @@ def _load_params(args) -> dict[str, Any]:
         from .laststate import load_last_state
 
         values.update(load_last_state())
+    values.update(getattr(args, "from_values", None) or {})  # render --from SNAPSHOT.png
     if args.preset:
         values.update(load_preset(args.preset)[0])
     for text in args.sets:
@@ -194,10 +209,20 @@ def _params_markdown(plist) -> str:
               "| `/liveart/preset/save` | s name | save the current state as a user preset |",
               "| `/liveart/preset/morph` | s name, f seconds | glide to a preset |",
               "| `/liveart/scene` | s spec | change scene (e.g. `dream`, `dream+style`) |",
+              "| `/liveart/snapshot` | none, or s name | save the output picture, full size, as a "
+              "PNG carrying every parameter (in the snapshots folder) |",
+              "| `/liveart/record/start` | none, or s name | record the output (and the music) to a "
+              "video in the recordings folder (no name: `liveart-YYYYmmdd-HHMMSS.mp4`) |",
+              "| `/liveart/record/stop` | none | stop recording |",
+              "| `/liveart/record/toggle` | none | start or stop recording (key C) |",
               "", "## Sent to every --osc-out target", "",
               "| address | arguments |", "|---|---|",
               "| every parameter address | its new value, on every change |",
               "| `/liveart/stats/fps` | f, about 10 times a second |",
+              "| `/liveart/health/fps` | f: frames per second, once a second |",
+              "| `/liveart/health/rss_mb` | f: the process's resident memory in MB, once a second |",
+              "| `/liveart/health/temp_c` | f: the hottest temperature sensor in degrees C, once a second (where one can be read) |",
+              "| `/liveart/health/error` | s: the last error logged, `\"\"` if none, once a second |",
               "| `/liveart/net/labels` | s s s: the network's top-3 ImageNet labels |",
               "| `/liveart/net/energy` | f...: the layer's overall energy, then its strongest channels' |",
               "| `/liveart/net/channels` | i...: the strongest channels' numbers |",
@@ -280,7 +305,6 @@ def cmd_devices(args) -> int:
 def cmd_run(args) -> int:
     from .device import parse_size
     from .engine import Engine
-    from .outputs.recorder import Recorder, open_writer  # noqa: F401
     from .sources import open_source
 
     for flag, value in (("--frames", args.frames), ("--seconds", args.seconds)):
@@ -289,8 +313,12 @@ def cmd_run(args) -> int:
     if not args.fps > 0:
         raise UserError(f"--fps must be a positive number, not {args.fps}.")
     window_size = parse_size(args.window, "--window") if args.window else None
-    if args.record:
-        _check_record_path(args.record)
+    from .outputs.registry import plan_outputs, start_outputs, stop_outputs, wants_window
+
+    outputs = plan_outputs(args, check_path=_check_record_path)  # --output, --record
+    from .installation import Installation
+
+    inst = Installation(args).open_log()  # --install, --schedule, --status-port, --log
     store, device, half, scene, size = _prepare(args)
     source = open_source(args.source, size=window_size or (1280, 720), seed=args.seed)
     from .scenes import create_scene
@@ -306,22 +334,32 @@ def cmd_run(args) -> int:
     actions = Actions(store, switch_scene=engine.request_scene,
                       beats_to_seconds=clock.beats_to_seconds)
     controls = [start_midi(store, actions, args, clock=clock)]
+    controls.append(_start_snapshots(engine, store, actions, args.scene))  # /liveart/snapshot, P
     if not args.no_osc:
         try:
-            controls += _start_osc(store, actions, engine, args)
+            controls += _start_osc(store, actions, engine, args, health=inst.report.osc_values)
         except UserError:
             controls[0].stop()
             raise
     controls.append(LastStateSaver(store).start())
-    controls.append(_start_music(store, engine, clock, args))
-    recorder = Recorder(args.record, args.fps, blocking=args.headless) if args.record else None
-    if recorder:
-        engine.sinks.append(lambda out: recorder.write(out.image))
+    voice = _start_music(store, engine, clock, args)
+    controls.append(voice)
+    from .outputs.recording import start_recording_control
+
+    recording = start_recording_control(engine, actions, voice, args)  # record/*, key C, --record
+    controls.append(recording)
+    try:  # log file, schedule, status page, systemd watchdog
+        controls.append(inst.start(engine))
+    except UserError:
+        for control in controls:
+            control.stop()
+        raise
+    live_outputs = start_outputs(engine, outputs, args)  # virtualcam, ndi, ...: own threads
     log.info("liveart %s: scene %s on %s%s at %dx%d, source %s", __version__, args.scene,
              device, " (fp16)" if half else "", size[0], size[1], args.source)
     source.start()
     try:
-        if args.headless:
+        if not wants_window(outputs, args.headless):
             engine.run_frames(args.frames, args.seconds)
         else:
             from .live import run_window
@@ -334,12 +372,17 @@ def cmd_run(args) -> int:
         for control in controls:
             control.stop()
         engine.stop()
+        stop_outputs(live_outputs)
         source.stop()
-        if recorder:
-            recorder.close()
     print(f"{engine.stats.frames} frames, {engine.stats.fps():.1f} fps"
-          + (f", recorded {recorder.written} to {args.record}" if recorder else ""))
+          + recording.summary() + "".join(f", {o.summary()}" for o in live_outputs))
     return 0
+
+
+def _start_snapshots(engine, store, actions, scene_spec):
+    from .snapshot import start_snapshots
+
+    return start_snapshots(engine, store, actions, scene_spec)
 
 
 def _start_music(store, engine, clock, args):
@@ -355,7 +398,7 @@ def _start_music(store, engine, clock, args):
                       seed=args.seed).start()
 
 
-def _start_osc(store, actions, engine, args) -> list:
+def _start_osc(store, actions, engine, args, health=None) -> list:
     """OSC in/out and OSCQuery for a running show; returns what must be stopped at the end."""
     from .control.osc import engine_stats_source, start_osc
     from .control.oscquery import OscQueryServer
@@ -364,6 +407,8 @@ def _start_osc(store, actions, engine, args) -> list:
         if not 0 <= port <= 65535:
             raise UserError(f"{flag} must be a port number from 0 to 65535, not {port}.")
     osc = start_osc(store, actions, args, engine_stats_source(engine))
+    if osc.out is not None and health is not None:
+        osc.out.health_source = health  # /liveart/health/* once a second
     query = OscQueryServer(store, osc_port=osc.server.port, host=args.osc_host,
                            port=args.oscquery_port)
     try:
@@ -391,8 +436,17 @@ def cmd_render(args) -> int:
     from .render import check_paths, render_file
 
     kind = check_paths(args.input, args.output)
+    state = None
+    if args.from_png:  # the look of a snapshot, on other material
+        from .snapshot import read_state, state_values
+
+        state = read_state(args.from_png)
+        args.from_values = state_values(state, f"The liveart state in {args.from_png}")
+    if args.scene is None:
+        args.scene = state["scene"] if state else "dream"
     store, device, half, scene, size = _prepare(args, for_render=True)
-    render_file(args.input, args.output, kind, scene, store, device, size, music=args.music)
+    render_file(args.input, args.output, kind, scene, store, device, size, music=args.music,
+                extra={"seed": args.seed})
     return 0
 
 
@@ -419,13 +473,19 @@ def cmd_midi(args) -> int:
     return run_midi(args)
 
 
+def cmd_service(args) -> int:
+    from .service import cmd_service as run_service
+
+    return run_service(args)
+
+
 def cmd_styles(args) -> int:
     from .styles import cmd_styles as run_styles
 
     return run_styles(args)
 
 
-COMMANDS = {"styles": cmd_styles, "midi": cmd_midi, "run": cmd_run, "render": cmd_render, "bench": cmd_bench, "devices": cmd_devices,
+COMMANDS = {"service": cmd_service, "styles": cmd_styles, "midi": cmd_midi, "run": cmd_run, "render": cmd_render, "bench": cmd_bench, "devices": cmd_devices,
             "models": cmd_models, "params": cmd_params, "presets": cmd_presets}
 
 

@@ -57,9 +57,25 @@ def _audio_outputs() -> list[dict]:
         return []
 
 
+def _outputs() -> list[dict]:
+    """Every --output kind: usable here or not, why, and the command that would enable it."""
+    from .outputs.registry import availability
+
+    rows = []
+    for row in availability():
+        if row["usable"]:
+            description = f"usable: {row['reason']}"
+        else:
+            description = f"unavailable: {row['reason']}" + (
+                f"; to enable: {row['enable']}" if row["enable"] else "")
+        rows.append({**row, "description": description})
+    return rows
+
+
 def list_devices() -> dict[str, list[dict]]:
     from .device import available_devices
 
     midi_in, midi_out = _midi()
     return {"cameras": _cameras(), "midi_inputs": midi_in, "midi_outputs": midi_out,
-            "audio_outputs": _audio_outputs(), "torch_devices": available_devices()}
+            "audio_outputs": _audio_outputs(), "torch_devices": available_devices(),
+            "outputs": _outputs()}

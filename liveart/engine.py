@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 OOM_STEP = 0.75        # out of GPU memory: the internal size shrinks by this factor per step
 MIN_SIZE = (64, 36)
 CLIMB_AFTER_S = 60.0   # this long without running out again: try one step larger
+DARK_TICK_S = 0.1      # outside an installation's schedule: black frames at about 10 fps
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,14 @@ class Engine:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_error_log = 0.0
+        # Installations: `dimmer()` gives the schedule's level 0..1 each tick (None: always 1).
+        # At 0 the scene is not run and the output is black (from one buffer per size).
+        self.dimmer: Callable[[], float] | None = None
+        self.dark = False
+        self._black: np.ndarray | None = None
+        # Called on every pass of the frame loop (start() or run_frames), e.g. the systemd
+        # watchdog ping: a loop stuck inside a tick stops calling them.
+        self.loop_hooks: list[Callable[[], None]] = []
 
     # -- one tick ----------------------------------------------------------------------------
     def tick(self) -> Output | None:
@@ -73,6 +82,10 @@ class Engine:
         frame = self.source.latest()
         if frame is None:
             return None
+        level = 1.0 if self.dimmer is None else min(1.0, max(0.0, float(self.dimmer())))
+        self.dark = level <= 0.0
+        if self.dark:
+            return self._emit(self._black_frame(frame.image))
         image = frame.image
         if self.output_size and (image.shape[1], image.shape[0]) != self.output_size:
             image = cv2.resize(image, self.output_size, interpolation=cv2.INTER_AREA)
@@ -88,6 +101,11 @@ class Engine:
         for name, a, b in (("capture", t0, t1), ("to_device", t1, t2), ("scene", t2, t3),
                            ("upscale", t3, t4)):
             self.stats.add(name, (b - a) * 1000.0)
+        if level < 1.0:  # fading in or out at the schedule's edge
+            cv2.convertScaleAbs(result, dst=result, alpha=level)
+        return self._emit(result)
+
+    def _emit(self, result: np.ndarray) -> Output:
         self.stats.tick()
         self._seq += 1
         out = Output(result, self._seq)
@@ -95,6 +113,12 @@ class Engine:
         for sink in self.sinks:
             sink(out)
         return out
+
+    def _black_frame(self, image: np.ndarray) -> np.ndarray:
+        w, h = self.output_size or (image.shape[1], image.shape[0])
+        if self._black is None or self._black.shape[:2] != (h, w):
+            self._black = np.zeros((h, w, 3), np.uint8)
+        return self._black
 
     @property
     def notice(self) -> str | None:
@@ -163,6 +187,8 @@ class Engine:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            for hook in self.loop_hooks:
+                hook()
             if self.frozen:
                 self.store.snapshot()  # keep smoothing time current; triggers wait for unfreeze
                 self._stop.wait(0.01)
@@ -170,6 +196,8 @@ class Engine:
             try:
                 if self.tick() is None:
                     self._stop.wait(0.005)
+                elif self.dark:  # nothing to compute: black, at a low rate
+                    self._stop.wait(DARK_TICK_S)
             except Exception:
                 # A bad tick must not end the show: log (at most every 5 s) and go on.
                 self.errors += 1
@@ -184,12 +212,16 @@ class Engine:
         """Headless: tick in the calling thread until `frames` outputs or `seconds` elapsed."""
         end = None if seconds is None else time.monotonic() + seconds
         while not self._stop.is_set():
+            for hook in self.loop_hooks:
+                hook()
             if frames is not None and self.stats.frames >= frames:
                 return
             if end is not None and time.monotonic() >= end:
                 return
             if self.tick() is None:
                 time.sleep(0.005)
+            elif self.dark:
+                self._stop.wait(DARK_TICK_S)
 
 
 def _scaled(size: tuple[int, int], factor: float, ceiling: tuple[int, int]) -> tuple[int, int]:

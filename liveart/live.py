@@ -6,6 +6,7 @@ import time
 
 from . import params
 from .engine import Engine
+from .errors import UserError
 from .outputs.window import HudInfo, Window
 
 import pygame  # noqa: E402  (after window: it silences pygame's banner)
@@ -34,7 +35,8 @@ def hud_info(engine: Engine, scene_name: str, learn=None) -> HudInfo:
     return HudInfo(fps=engine.stats.fps(), stages_ms=engine.stats.latest_ms(),
                    device=str(engine.device) + (" fp16" if engine.scene.half else ""), size=f"{engine.size[0]}x{engine.size[1]}",
                    scene=scene_name, changed=changed, labels=engine.scene.labels(),
-                   notice=_notice(engine, learn), frozen=engine.frozen)
+                   notice=_notice(engine, learn), frozen=engine.frozen,
+                   recording=getattr(engine, "recording", None) is not None)
 
 
 def _notice(engine: Engine, learn) -> str | None:
@@ -44,7 +46,9 @@ def _notice(engine: Engine, learn) -> str | None:
 
 
 def run_window(engine: Engine, args, window_size, actions=None, midi=None) -> None:
-    window = Window(window_size, fullscreen=args.fullscreen, display=args.display)
+    install = getattr(args, "install", False)  # installation: no HUD, no pointer, no notice bar
+    window = Window(window_size, fullscreen=args.fullscreen, display=args.display,
+                    hud=not install, cursor=not install)
     log.info("window open on the %s video driver", pygame.display.get_driver())
     seq = 0
     end = None if args.seconds is None else time.monotonic() + args.seconds
@@ -61,6 +65,16 @@ def run_window(engine: Engine, args, window_size, actions=None, midi=None) -> No
                     midi.learn.arm(engine.store.last_changed() or "dream.mix")
                 elif action == "save_preset" and actions is not None:
                     actions.preset_save(time.strftime("saved-%Y%m%d-%H%M%S"))
+                elif action == "snapshot" and actions is not None:
+                    try:  # written on the snapshot thread: the window never waits for the disk
+                        log.info("snapshot %s", actions.run("snapshot"))
+                    except UserError as e:
+                        log.warning("%s", e)
+                elif action == "record" and actions is not None:
+                    try:  # C: start/stop; the file is finished in the background
+                        actions.run("record/toggle")
+                    except UserError as e:
+                        log.warning("%s", e)
                 elif action in _STEP_KEYS:
                     step_param(engine.store, *_STEP_KEYS[action])
             out, new_seq, _ = engine.out_slot.wait_newer(seq, timeout=1 / 60)
@@ -68,7 +82,8 @@ def run_window(engine: Engine, args, window_size, actions=None, midi=None) -> No
                 seq = new_seq
                 t0 = time.perf_counter()
                 window.show(out.image, hud_info(engine, args.scene,
-                                                midi.learn if midi is not None else None))
+                                                midi.learn if midi is not None else None)
+                            if window.hud_visible or not install else None)
                 engine.stats.add("present", (time.perf_counter() - t0) * 1000.0)
             if args.frames is not None and engine.stats.frames >= args.frames:
                 return

@@ -43,9 +43,11 @@ def _dream(image, scene: Scene, store: ParamStore, device: torch.device, size):
 
 
 def render_file(input_path: str, output_path: str, kind: str, scene: Scene, store: ParamStore,
-                device: torch.device, size: tuple[int, int] | None, music: str | None = None) -> int:
+                device: torch.device, size: tuple[int, int] | None, music: str | None = None,
+                extra: dict | None = None) -> int:
     """Render and return the number of frames written. `music`: also write the WAV the frames
-    would have played (and mux it into a video output when ffmpeg is there)."""
+    would have played (and mux it into a video output when ffmpeg is there). A PNG output
+    carries the parameter state (liveart.snapshot; `extra`: more keys for it)."""
     if music and kind == "image":
         raise UserError("--music needs a video: an image has no duration.")
     if kind == "image":
@@ -53,7 +55,11 @@ def render_file(input_path: str, output_path: str, kind: str, scene: Scene, stor
         with tqdm(total=1, desc="render", unit="frame") as bar:
             out = _dream(image, scene, store, device, size)
             bar.update()
-        if not cv2.imwrite(output_path, cv2.cvtColor(out, cv2.COLOR_RGB2BGR)):
+        if Path(output_path).suffix.lower() == ".png":  # the look travels with the picture
+            from .snapshot import state_json, write_png
+
+            write_png(output_path, out, state_json(store, scene.name, extra))
+        elif not cv2.imwrite(output_path, cv2.cvtColor(out, cv2.COLOR_RGB2BGR)):
             raise UserError(f"Could not write image {output_path}.")
         return 1
     cap, frame, fps = open_video(input_path)

@@ -139,6 +139,12 @@ def render_contact_sheet(frame_rgb_uint8: np.ndarray, out_path: str | Path,
     out_path = Path(out_path)
     if out_path.parent and not out_path.parent.exists():
         raise UserError(f"The folder {out_path.parent} does not exist.")
+    if out_path.suffix.lower() == ".png":  # every PNG liveart writes carries its state
+        from .snapshot import state_json, write_png
+
+        write_png(out_path, sheet, state_json({}, "style", {
+            "sheet": [style_label(i) for i in range(NUM_STYLES)]}))
+        return sheet
     params = [cv2.IMWRITE_JPEG_QUALITY, 85] if out_path.suffix.lower() in (".jpg", ".jpeg") else []
     try:
         ok = cv2.imwrite(str(out_path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR), params)

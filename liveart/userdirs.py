@@ -1,4 +1,4 @@
-"""Where liveart keeps the user's files: config (presets, styles, last state) and cache (weights).
+"""Where liveart keeps the user's files: config (presets, styles, last state), cache (weights), logs.
 
 Config: `$LIVEART_CONFIG_DIR`, else `$XDG_CONFIG_HOME/liveart`, else the platform's usual place
 (`~/Library/Application Support/liveart` on macOS, `%APPDATA%\\liveart` on Windows,
@@ -27,3 +27,20 @@ def config_dir() -> Path:
 
 def user_presets_dir() -> Path:
     return config_dir() / "presets"
+
+
+def log_dir() -> Path:
+    """Where `--install` writes liveart.log (unless `--log FILE` says): `$LIVEART_LOG_DIR`,
+    else `$XDG_STATE_HOME/liveart/log`, else `~/Library/Logs/liveart` on macOS,
+    `%LOCALAPPDATA%\\liveart\\log` on Windows, `~/.local/state/liveart/log` elsewhere."""
+    env = os.environ.get("LIVEART_LOG_DIR", "").strip()
+    if env:
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_STATE_HOME", "").strip()
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "liveart" / "log"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Logs" / "liveart"
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "liveart" / "log"
+    return Path.home() / ".local" / "state" / "liveart" / "log"

@@ -28,12 +28,25 @@ class Actions:
             "preset/save": (self.preset_save, 1),
             "preset/morph": (self.preset_morph, 2),
             "scene": (self.scene, 1),
+            # snapshots (liveart/snapshot.py): listed here so MIDI maps can name it; a running
+            # show replaces it with start_snapshots()
+            "snapshot": (self._no_snapshots, 0),
+            # recording (liveart/outputs/recording.py): listed here so MIDI maps can name
+            # them; a running show replaces them with start_recording_control()
+            "record/start": (self._no_recording, 0),
+            "record/stop": (self._no_recording, 0),
+            "record/toggle": (self._no_recording, 0),
         }
+        # name -> optional arguments after the required ones (snapshot, record/start: a name)
+        self.optional: dict[str, int] = {"snapshot": 1, "record/start": 1}
 
-    def add(self, name: str, handler: Callable[..., Any], nargs: int = 0) -> None:
+    def add(self, name: str, handler: Callable[..., Any], nargs: int = 0,
+            optional: int = 0) -> None:
         """Make `name` (an OSC address below /liveart/, e.g. "record/start") an action that
-        every controller can run; `handler` gets the first `nargs` arguments."""
+        every controller can run; `handler` gets the first `nargs` arguments, plus up to
+        `optional` more when they are sent."""
         self.table[name] = (handler, nargs)
+        self.optional[name] = optional
 
     def run(self, name: str, *args: Any) -> Any:
         """Run action `name` (e.g. "preset/load") or fire trigger parameter `name`."""
@@ -41,7 +54,7 @@ class Actions:
             handler, nargs = self.table[name]
             if len(args) < nargs:
                 raise UserError(f"Action {name} takes {nargs} argument(s), got {len(args)}.")
-            return handler(*args[:nargs])
+            return handler(*args[:nargs + self.optional.get(name, 0)])
         if name in params.REGISTRY and params.REGISTRY[name].type == "trigger":
             return self.store.set(name, True)
         raise UserError(f"Unknown action {name!r}; actions are: {', '.join(self.names())}.")
@@ -49,6 +62,12 @@ class Actions:
     def names(self) -> list[str]:
         triggers = [n for n, p in params.REGISTRY.items() if p.type == "trigger"]
         return sorted(self.table) + sorted(triggers)
+
+    def _no_snapshots(self, name: Any = None) -> None:
+        raise UserError("This show can't take snapshots.")
+
+    def _no_recording(self, name: Any = None) -> None:
+        raise UserError("This show can't record.")
 
     # -- presets -----------------------------------------------------------------------------
     def preset_load(self, name: str) -> None:

@@ -50,6 +50,7 @@ DEFAULT_PORT = 9000
 LOG_INTERVAL = 5.0  # seconds between two log lines of one kind of problem
 ECHO_HZ = 30.0
 STATS_HZ = 10.0
+HEALTH_INTERVAL = 1.0  # seconds between two rounds of /liveart/health/*
 MAX_BUNDLE_DEPTH = 8
 RCVBUF_BYTES = 4 << 20  # asked for; the OS may cap it (Linux: net.core.rmem_max)
 BATCH_DATAGRAMS = 1024  # drained before handling, so values in one batch coalesce
@@ -639,6 +640,8 @@ class OscOut:
     poll); the first poll sends every value, so a controller starts in sync. At 10 Hz it sends
     /liveart/stats/fps f, /liveart/net/labels s s s and /liveart/net/energy f... from
     `stats_source()` -> dict(fps=float, labels=[(name, prob), ...], energy=[float...] or None).
+    When `health_source` is set (liveart.health.HealthReport.osc_values), it also sends
+    /liveart/health/fps f, rss_mb f, temp_c f (when known) and error s ("" if none) once a second.
     """
 
     def __init__(self, store: ParamStore, targets: list[tuple[str, int]],
@@ -663,6 +666,8 @@ class OscOut:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._report = _RateLimitedLog(log)
+        self.health_source: Callable[[], dict] | None = None
+        self.health_interval = HEALTH_INTERVAL
 
     def start(self) -> "OscOut":
         if self._thread is None and self._addrs:
@@ -691,13 +696,16 @@ class OscOut:
         self.stop()
 
     def _run(self) -> None:
-        next_stats = time.monotonic()
+        next_stats = next_health = time.monotonic()
         while not self._stop.is_set():
             try:
                 self.send_changes()
                 if self.stats_source is not None and time.monotonic() >= next_stats:
                     next_stats = time.monotonic() + self.stats_interval
                     self.send_stats()
+                if self.health_source is not None and time.monotonic() >= next_health:
+                    next_health = time.monotonic() + self.health_interval
+                    self.send_health()
             except Exception:
                 self._report("out_failed", logging.ERROR, "OSC out: a send round failed",
                              exc_info=True)
@@ -745,6 +753,18 @@ class OscOut:
             self._send(_message(OSC_PREFIX + "net/novelty", [(float(s["novelty"]), "f")]))
         if s.get("centroid"):
             self._send(_message(OSC_PREFIX + "net/centroid", [(float(v), "f") for v in s["centroid"]]))
+
+    def send_health(self) -> None:
+        try:
+            h = self.health_source() or {}
+        except Exception:
+            self._report("health_source", logging.WARNING, "OSC out: the health source failed",
+                         exc_info=True)
+            return
+        for key in ("fps", "rss_mb", "temp_c"):
+            if h.get(key) is not None:
+                self._send(_message(OSC_PREFIX + "health/" + key, [(float(h[key]), "f")]))
+        self._send(_message(OSC_PREFIX + "health/error", [(str(h.get("error") or ""), "s")]))
 
     def _send(self, dgram: bytes) -> None:
         for family, sockaddr in self._addrs:

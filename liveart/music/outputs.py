@@ -13,6 +13,7 @@ when due (note-offs too). While music.enabled is off it composes nothing (soundi
 """
 from __future__ import annotations
 
+import collections
 import heapq
 import itertools
 import logging
@@ -128,6 +129,11 @@ class MusicVoice:
         self._frame0 = 0
         self._sounding = False
         self._tried_sound = False
+        # A recording listens here: each event with its wall-clock (time.monotonic) start; and
+        # the last events, for a recording that starts while they are scheduled or sounding.
+        self.event_listeners: list[Callable[[float, Any], None]] = []
+        self.recent_events: collections.deque = collections.deque(maxlen=256)
+        self.anchor: tuple[float, int] | None = None  # (monotonic t0, synth frame handed out then)
 
     def start(self) -> "MusicVoice":
         """Start the voice thread. The sound device opens when music.enabled first turns on,
@@ -163,6 +169,8 @@ class MusicVoice:
                     self.composer.reset()
                     self._t0 = now
                     self._frame0 = self.synth.core.out_frame if self.synth else 0
+                    if self._sounding:
+                        self.anchor = (self._t0, self._frame0)
                 enabled = bool(values["music.enabled"])
                 if self.synth:
                     self.synth.core.volume = float(values["music.volume"])
@@ -178,8 +186,27 @@ class MusicVoice:
                 log.exception("music voice error")
                 self._stop.wait(1.0)
 
+    @property
+    def sounding(self) -> bool:
+        """True while the built-in synth plays on a sound device."""
+        return bool(self.synth and self._sounding and self.synth.stream is not None)
+
+    def audio_frame_at(self, t: float) -> int | None:
+        """The synth's frame (its sample clock) that goes with wall-clock time `t`, on the same
+        reckoning that places notes; None until the synth has sounded."""
+        if self.anchor is None or not self.synth:
+            return None
+        t0, frame0 = self.anchor
+        return frame0 + int(round((t - t0) * self.synth.core.sr))
+
     def _schedule(self, ev) -> None:
         self.notes_played += 1
+        self.recent_events.append((self._t0 + ev.time_s, ev))
+        for listener in self.event_listeners:
+            try:
+                listener(self._t0 + ev.time_s, ev)
+            except Exception:  # noqa: BLE001 - a recording's trouble must not stop the music
+                log.debug("music event listener failed", exc_info=True)
         if self.synth and self._sounding:
             core = self.synth.core
             for t, pitch, vel, dur, pan, voice in event_notes(ev):

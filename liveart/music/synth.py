@@ -5,6 +5,8 @@ per block size and reused with out=), takes no locks (events arrive through a pr
 single-producer/single-consumer ring: a numpy structured array plus write/read counters, each
 counter written by one side only), never raises (any error: count it, output silence, drop the
 event being read) and always fills the whole buffer. `render()` runs the same `SynthCore` offline.
+Every block the callback plays is also copied into `Synth.tap` (an `AudioTap`: a preallocated
+ring, same rules) from which a recording takes the sound (liveart/outputs/recording.py).
 
 Each voice is a sum of three sine partials with a closed-form envelope of its age t (samples):
     env = clip(t / attack, 0, 1) * exp(-t / decay) * exp(-max(t - off, 0) / release)
@@ -274,6 +276,61 @@ def render(events, seconds: float, samplerate: int = 48000, volume: float = 0.7,
     return out
 
 
+class AudioTap:
+    """What the audio callback played, for a recording: a preallocated ring of float32 frames.
+
+    One producer (the callback: `push`, no allocation, never raises), one consumer (the
+    recorder: `read`). Frames are addressed by the synth's absolute frame number (the callback's
+    `core.out_frame`), so the reader can ask for exactly the frames of a time span. The ring
+    holds `seconds` of sound; a reader that falls further behind gets silence for what was lost.
+    """
+
+    def __init__(self, samplerate: int = 48000, seconds: float = 8.0, channels: int = 2):
+        self.sr = int(samplerate)
+        self.size = max(int(seconds * samplerate), BLOCK * 4)
+        self.buf = np.zeros((self.size, channels), np.float32)
+        self.end = 0        # absolute frame just past the newest written one (producer only)
+        self.errors = 0
+
+    def push(self, block: np.ndarray, end_frame: int) -> None:
+        """Copy `block` (frames x channels), whose last frame is `end_frame` - 1."""
+        try:
+            n = block.shape[0]
+            if n > self.size:
+                block = block[n - self.size:]
+                n = self.size
+            i = (end_frame - n) % self.size
+            first = min(n, self.size - i)
+            self.buf[i:i + first] = block[:first]
+            if first < n:
+                self.buf[:n - first] = block[first:]
+            self.end = end_frame  # publish after the copy
+        except Exception:  # noqa: BLE001 - the audio thread must not die
+            self.errors += 1
+
+    def read(self, start: int, out: np.ndarray) -> int:
+        """Copy frames [start, start + len(out)) into `out`, silence where the ring no longer
+        (or never) held them; returns how many of them were played (0 .. len(out))."""
+        n = out.shape[0]
+        end = self.end
+        avail = max(0, min(n, end - start))
+        out.fill(0.0)
+        lo = max(start, end - self.size + BLOCK * 2, 0)   # keep clear of the writer
+        if avail <= 0 or lo >= start + avail:
+            return avail
+        a = lo - start
+        i = lo % self.size
+        m = start + avail - lo
+        first = min(m, self.size - i)
+        out[a:a + first] = self.buf[i:i + first]
+        if first < m:
+            out[a + first:a + m] = self.buf[:m - first]
+        if self.end - self.size > lo:  # the writer came round while we copied: that part is lost
+            lost = min(self.end - self.size - lo, m)
+            out[a:a + lost] = 0.0
+        return avail
+
+
 class Synth:
     """The built-in synth on a sounddevice OutputStream (or silent if there is no device)."""
 
@@ -284,6 +341,7 @@ class Synth:
         self.stream = None
         self.callbacks = 0
         self.xruns = 0
+        self.tap = AudioTap(self.core.sr)  # a recording reads what was played from here
 
     def callback(self, outdata, frames, time_info, status) -> None:
         try:
@@ -291,6 +349,7 @@ class Synth:
             if status:
                 self.xruns += 1
             self.core.process(outdata)
+            self.tap.push(outdata, self.core.out_frame)
         except Exception:  # noqa: BLE001
             self.core.errors += 1
             try:

@@ -40,6 +40,8 @@ KEYS: list[tuple[str, str]] = [
     ("R", "reset the dream"),
     ("S", "save the current state as a preset (saved-YYYYmmdd-HHMMSS)"),
     ("L", "MIDI learn for the last parameter changed: move a control twice to assign it"),
+    ("P", "snapshot: save the picture as a PNG carrying every parameter"),
+    ("C", "capture: start/stop recording (a timestamped .mp4 in the recordings folder)"),
     ("Esc", "quit"),
 ]
 
@@ -52,6 +54,8 @@ _ACTIONS = {
     pygame.K_r: "reset",
     pygame.K_s: "save_preset",
     pygame.K_l: "midi_learn",
+    pygame.K_p: "snapshot",
+    pygame.K_c: "record",
     pygame.K_ESCAPE: "quit",
 }
 
@@ -67,6 +71,7 @@ class HudInfo:
     labels: list[tuple[str, float]] = field(default_factory=list)  # top ImageNet labels (name, p 0..1)
     notice: str | None = None  # e.g. "No camera: showing the synthetic scene (retrying camera:0)"
     frozen: bool = False
+    recording: bool = False  # a red REC on the HUD's first line
 
 
 # HUD look
@@ -115,6 +120,8 @@ class Window:
         fullscreen: bool = False,
         display: int = 0,
         title: str = "liveart",
+        hud: bool = True,
+        cursor: bool = True,
     ):
         pygame.display.init()
         pygame.font.init()
@@ -127,7 +134,8 @@ class Window:
         self._title = title
         self._fullscreen = bool(fullscreen)
         self._windowed_size = (int(size[0]), int(size[1])) if size is not None else None
-        self._hud_visible = True
+        self._hud_visible = bool(hud)  # H toggles it
+        self._cursor = bool(cursor)  # False: the mouse pointer is hidden, windowed too (installations)
         self._closed = False
         pygame.display.set_caption(title)
 
@@ -249,7 +257,7 @@ class Window:
             pygame.mouse.set_visible(False)
         else:
             pygame.display.set_mode(self._windowed_size, pygame.RESIZABLE, display=self._display)
-            pygame.mouse.set_visible(True)
+            pygame.mouse.set_visible(self._cursor)
         pygame.display.set_caption(self._title)
 
     def _fit_to_desktop(self, w: int, h: int) -> tuple[int, int]:
@@ -293,6 +301,8 @@ class Window:
         top: list[Segment] = [(f"{hud.fps:5.1f}", _WHITE), (" fps", _DIM)]
         if hud.frozen:
             top.append(("   FROZEN", _FROZEN))
+        if hud.recording:
+            top.append(("   REC", _FROZEN))
         lines.append(top)
 
         stages = list(hud.stages_ms.items())
@@ -328,7 +338,7 @@ class Window:
             return self._panel
         # the parts that are not numbers: when only numbers changed, refresh at most every 0.25 s
         stable = (
-            hud.device, hud.size, hud.scene, hud.frozen, tuple(hud.stages_ms),
+            hud.device, hud.size, hud.scene, hud.frozen, hud.recording, tuple(hud.stages_ms),
             tuple(map(tuple, hud.changed[-_MAX_CHANGED:])), tuple(n for n, _ in hud.labels[:_MAX_LABELS]),
         )
         now = time.monotonic()

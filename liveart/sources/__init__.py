@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..errors import UserError
 from .base import Frame, Source
 
-SPEC_HELP = "camera, camera:N, camera:/dev/videoN, video:PATH, image:PATH or synthetic"
+SPEC_HELP = "camera, camera:N, camera:/dev/videoN, video:PATH, image:PATH, ndi:NAME or synthetic"
 
 
 def open_source(spec: str, size: tuple[int, int] = (1280, 720), seed: int = 0) -> Source:
@@ -33,6 +33,10 @@ def open_source(spec: str, size: tuple[int, int] = (1280, 720), seed: int = 0) -
         from .files import ImageSource
 
         return ImageSource(arg)
+    if kind == "ndi" and arg:
+        from .ndi import NdiSource
+
+        return NdiSource(arg, size=size, seed=seed)
     if kind == "synthetic":
         from .synthetic import SyntheticSource
 

@@ -82,7 +82,7 @@ def hud_region_stats(px: np.ndarray):
 
 
 def test_keys_list():
-    assert [k for k, _ in KEYS] == ["F", "H", "Space", "Up/Down", "Left/Right", "R", "S", "L", "Esc"]
+    assert [k for k, _ in KEYS] == ["F", "H", "Space", "Up/Down", "Left/Right", "R", "S", "L", "P", "C", "Esc"]
     assert all(isinstance(d, str) and d for _, d in KEYS)
 
 
@@ -213,10 +213,10 @@ def test_hud_text_rendered_once(win, monkeypatch):
 def test_poll_maps_keys(win):
     pygame.event.clear()
     for key in (pygame.K_SPACE, pygame.K_UP, pygame.K_DOWN, pygame.K_RIGHT, pygame.K_LEFT,
-                pygame.K_r, pygame.K_s, pygame.K_l, pygame.K_a, pygame.K_ESCAPE):
+                pygame.K_r, pygame.K_s, pygame.K_l, pygame.K_c, pygame.K_a, pygame.K_ESCAPE):
         press(key)
     assert win.poll() == ["freeze", "layer_up", "layer_down", "octaves_up", "octaves_down", "reset",
-                          "save_preset", "midi_learn", "quit"]
+                          "save_preset", "midi_learn", "record", "quit"]
     assert win.poll() == []
     pygame.event.post(pygame.event.Event(pygame.QUIT))
     assert win.poll() == ["quit"]

@@ -1,0 +1,245 @@
+"""`liveart service install` writes a systemd user unit; sd_notify talks to a real AF_UNIX datagram
+socket standing in for systemd: READY=1, WATCHDOG=1 from the frame loop (and none once the loop
+hangs), STOPPING=1."""
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import torch
+
+from liveart.cli import main
+from liveart.engine import Engine
+from liveart.params import ParamStore
+from liveart.scenes.base import Scene
+from liveart.service import ENABLE_COMMAND, SdNotify, unit_text
+from liveart.sources import open_source
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    return tmp_path
+
+
+def test_dry_run_prints_the_unit_and_the_commands_and_writes_nothing(home, capsys):
+    assert main(["service", "install", "--dry-run", "--", "--source", "camera:1",
+                 "--schedule", "09:00-20:00"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert f"# would write {home}/xdg/systemd/user/liveart.service:" in lines
+    python = os.path.abspath(sys.executable)
+    assert (f"ExecStart={python} -m liveart run --install --source camera:1 "
+            "--schedule 09:00-20:00") in lines
+    for line in ["Type=notify", "NotifyAccess=main", "Restart=always", "RestartSec=3",
+                 "WatchdogSec=10", "WantedBy=default.target", "StartLimitIntervalSec=0",
+                 ENABLE_COMMAND]:
+        assert line in lines
+    assert any(line.startswith("Environment=DISPLAY=") for line in lines)
+    assert not (home / "xdg").exists() and not (home / "home").exists()
+
+
+def test_install_writes_the_user_unit(home, capsys):
+    assert main(["service", "install"]) == 0
+    path = home / "xdg" / "systemd" / "user" / "liveart.service"
+    text = path.read_text()
+    assert "ExecStart=" in text and text.count("[Service]") == 1
+    assert text.splitlines()[text.splitlines().index("[Service]") + 1] == "Type=notify"
+    out = capsys.readouterr().out
+    assert str(path) in out and ENABLE_COMMAND in out
+
+
+def test_without_xdg_config_home_the_unit_goes_under_home(home, monkeypatch, capsys):
+    monkeypatch.delenv("XDG_CONFIG_HOME")
+    assert main(["service", "install", "--", "--schedule", "20:00-02:00"]) == 0
+    text = (home / "home" / ".config" / "systemd" / "user" / "liveart.service").read_text()
+    assert "run --install --schedule 20:00-02:00\n" in text
+
+
+def test_odd_paths_are_quoted_for_systemd():
+    text = unit_text(["--source", "video:/srv/my show/100% loop.mp4"],
+                     python="/opt/py 3/bin/python", env={"DISPLAY": ":1"}, workdir="/srv")
+    assert ('ExecStart="/opt/py 3/bin/python" -m liveart run --install --source '
+            '"video:/srv/my show/100%% loop.mp4"') in text
+    if sys.platform.startswith("linux"):
+        assert "Environment=DISPLAY=:1" in text
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["service", "install", "--dry-run", "--", "--schedule", "25:00-26:00"], "impossible time"),
+    (["service", "install", "--", "--status-port", "70000"], "--status-port must be a port"),
+    (["service", "install", "--", "--bogus"], "unrecognized arguments: --bogus"),
+])
+def test_bad_run_options_are_refused_before_writing(argv, message, home, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and err.startswith("liveart: ")
+    assert not (home / "xdg").exists()
+
+
+# -- sd_notify ------------------------------------------------------------------------------
+@pytest.fixture
+def systemd(tmp_path):
+    """A datagram socket where systemd's would be; yields (path, received list)."""
+    path = str(tmp_path / "notify")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(path)
+    sock.settimeout(0.1)
+    got: list[tuple[float, str]] = []
+    stop = threading.Event()
+
+    def listen():
+        while not stop.is_set():
+            try:
+                got.append((time.monotonic(), sock.recv(4096).decode()))
+            except socket.timeout:
+                pass
+
+    t = threading.Thread(target=listen, daemon=True)
+    t.start()
+    try:
+        yield path, got
+    finally:
+        stop.set()
+        t.join()
+        sock.close()
+
+
+def test_the_watchdog_interval_follows_systemd():
+    assert SdNotify({"NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "10000000"}).interval == \
+        pytest.approx(10 / 3)
+    assert SdNotify({"NOTIFY_SOCKET": "/x"}).interval is None
+    assert SdNotify({"NOTIFY_SOCKET": "/x", "WATCHDOG_USEC": "10000000",
+                     "WATCHDOG_PID": "1"}).interval is None  # someone else's watchdog
+    assert not SdNotify({}).enabled and SdNotify({}).send("READY=1") is False
+
+
+def test_abstract_namespace_sockets():
+    name = f"liveart-test-{os.getpid()}"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind("\0" + name)
+    sock.settimeout(2)
+    try:
+        n = SdNotify({"NOTIFY_SOCKET": "@" + name})
+        assert n.send("STATUS=hello")
+        assert sock.recv(100) == b"STATUS=hello"
+    finally:
+        sock.close()
+
+
+def test_a_gone_systemd_is_not_fatal(tmp_path):
+    n = SdNotify({"NOTIFY_SOCKET": str(tmp_path / "nobody")})
+    assert n.send("WATCHDOG=1") is False
+    n.heartbeat(5)
+    n.stopping()
+
+
+def test_a_real_run_says_ready_then_pings_the_watchdog(systemd, tmp_path):
+    path, got = systemd
+    env = dict(os.environ, NOTIFY_SOCKET=path, WATCHDOG_USEC="600000",  # ping every 0.2 s
+               LIVEART_CONFIG_DIR=str(tmp_path / "cfg"))
+    env.pop("WATCHDOG_PID", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "liveart", "run", "--headless", "--source", "synthetic",
+         "--size", "64x36", "--seconds", "4", "--no-osc", "--midi", "none"],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    time.sleep(0.3)
+    states = [s for _, s in got]
+    assert states[0].startswith("READY=1")
+    assert states[-1] == "STOPPING=1"
+    pings = [t for t, s in got if s == "WATCHDOG=1"]
+    # 4 s at one per 0.2 s at most, one per loop pass at least: fewer when ticks are slow (a
+    # busy 2-core CI runner managed 0.8 fps, 4 pings)
+    assert len(pings) >= 3, (got, proc.stderr)
+    gaps = [b - a for a, b in zip(pings, pings[1:])]
+    # (arrival times jitter with this machine's load: the spacing itself is tested below)
+    assert (pings[-1] - pings[0]) / len(gaps) >= 0.19  # not more often than WatchdogSec/3
+    print(f"watchdog pings: {len(pings)}, gaps mean {(pings[-1] - pings[0]) / len(gaps):.3f} s, "
+          f"median {sorted(gaps)[len(gaps) // 2]:.3f} s, max {max(gaps):.3f} s")
+
+
+def test_pings_are_spaced_by_a_third_of_the_watchdog_time(tmp_path):
+    now = [100.0]
+    n = SdNotify({"NOTIFY_SOCKET": str(tmp_path / "nobody"), "WATCHDOG_USEC": "3000000"},
+                 clock=lambda: now[0])
+    sent = []
+    n.send = lambda state: sent.append((now[0], state)) or True
+    n.heartbeat(0)
+    assert sent == []  # no READY before the first frame
+    for _ in range(400):  # a loop pass every 10 ms for 4 s
+        n.heartbeat(1)
+        now[0] += 0.01
+    assert sent[0] == (100.0, "READY=1\nSTATUS=showing frames")
+    pings = [t for t, s in sent if s == "WATCHDOG=1"]
+    assert len(pings) == 4 and all(b - a >= 1.0 - 1e-9 for a, b in zip(pings, pings[1:]))
+
+
+class Hangs(Scene):
+    """Works for a few ticks, then hangs inside process() until released."""
+    name = "hangs"
+
+    def __init__(self, after):
+        super().__init__(CPU)
+        self.after, self.calls = after, 0
+        self.release = threading.Event()
+
+    def process(self, frame, snap):
+        self.calls += 1
+        if self.calls > self.after:
+            self.release.wait(30)
+        time.sleep(0.01)  # a tick's worth of work
+        return frame
+
+
+def test_a_hung_tick_stops_the_watchdog_pings(systemd):
+    path, got = systemd
+    source = open_source("synthetic", size=(64, 36), seed=0)
+    source.start()
+    scene = Hangs(after=40)
+    engine = Engine(source, scene, ParamStore(), CPU, (64, 36))
+    notify = SdNotify({"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "150000"})  # every 0.05 s
+    engine.loop_hooks.append(lambda: notify.heartbeat(engine.stats.frames))
+    engine.start()
+    try:
+        end = time.monotonic() + 20
+        while scene.calls <= scene.after and time.monotonic() < end:
+            time.sleep(0.01)
+        assert scene.calls > scene.after, "the scene never got to hang"
+        hung_at = time.monotonic()
+        time.sleep(1.0)
+        before = [t for t, s in got if s == "WATCHDOG=1" and t < hung_at]
+        after = [t for t, s in got if s == "WATCHDOG=1" and t > hung_at + 0.1]
+        assert [s for _, s in got][0].startswith("READY=1")
+        assert len(before) >= 2 and after == []  # systemd would now restart the service
+        scene.release.set()
+        end = time.monotonic() + 10
+        while time.monotonic() < end and not [t for t, s in got if s == "WATCHDOG=1"
+                                                and t > hung_at + 1.0]:
+            time.sleep(0.05)
+        assert [t for t, s in got if s == "WATCHDOG=1" and t > hung_at + 1.0]  # back alive
+    finally:
+        scene.release.set()
+        engine.stop()
+        source.stop()
+
+
+def test_systemd_accepts_the_unit(home, tmp_path):
+    """`systemd-analyze verify` (where installed) parses the unit as systemd will."""
+    import shutil
+
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze is not installed")
+    assert main(["service", "install", "--", "--source", "video:/srv/my show/100% loop.mp4",
+                 "--schedule", "09:00-20:00"]) == 0
+    unit = home / "xdg" / "systemd" / "user" / "liveart.service"
+    proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "liveart.service" not in proc.stderr, proc.stderr  # no warnings about our unit
