@@ -395,7 +395,7 @@ def _start_music(store, engine, clock, args):
                       bpm_source=lambda: clock.bpm, synth=not args.no_audio,
                       midi_out=args.music_midi_out,
                       osc_targets=[parse_target(t) for t in args.osc_out],
-                      seed=args.seed).start()
+                      seed=args.seed, gate=lambda: not engine.dark).start()
 
 
 def _start_osc(store, actions, engine, args, health=None) -> list:

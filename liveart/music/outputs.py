@@ -111,10 +111,13 @@ class MusicVoice:
     def __init__(self, store: ParamStore, summary_source: Callable[[], Any],
                  bpm_source: Callable[[], float | None] | None = None, *, synth: bool = True,
                  midi_out: str | None = None, osc_targets=(), seed: int = 0,
-                 samplerate: int = 48000):
+                 samplerate: int = 48000, gate: Callable[[], bool] | None = None):
+        """`gate()`: False silences the voice whatever music.enabled says (e.g. an
+        installation outside its schedule)."""
         from . import composer as _  # noqa: F401  (declares music.* before the store reads them)
 
         self.store = store
+        self.gate = gate
         self.summary_source = summary_source
         self.composer = Composer(seed, bpm_source)
         self.synth = Synth(samplerate) if synth else None
@@ -162,7 +165,10 @@ class MusicVoice:
             try:
                 values = self.store.targets()
                 now = time.monotonic()
-                if values["music.enabled"] and not enabled:  # (re)start the clock from now
+                wanted = bool(values["music.enabled"]) and (self.gate is None or self.gate())
+                if self._sounding:
+                    self.synth.watch(now)  # a stream that died is reopened
+                if wanted and not enabled:  # (re)start the clock from now
                     if self.synth and self.synth.stream is None and not self._tried_sound:
                         self._tried_sound = True  # one try: no device is one sentence, not a loop
                         self._sounding = self.synth.start()
@@ -171,7 +177,7 @@ class MusicVoice:
                     self._frame0 = self.synth.core.out_frame if self.synth else 0
                     if self._sounding:
                         self.anchor = (self._t0, self._frame0)
-                enabled = bool(values["music.enabled"])
+                enabled = wanted
                 if self.synth:
                     self.synth.core.volume = float(values["music.volume"])
                 if enabled:

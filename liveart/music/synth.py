@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 
 import numpy as np
 
@@ -342,6 +343,11 @@ class Synth:
         self.callbacks = 0
         self.xruns = 0
         self.tap = AudioTap(self.core.sr)  # a recording reads what was played from here
+        self.restarts = 0  # streams reopened by watch()
+        self._errors_seen = 0
+        self._callbacks_seen = 0
+        self._progress_at = 0.0
+        self._last_try = 0.0
 
     def callback(self, outdata, frames, time_info, status) -> None:
         try:
@@ -357,7 +363,36 @@ class Synth:
             except Exception:  # noqa: BLE001
                 pass
 
-    def start(self) -> bool:
+    STALL_S = 1.0     # no callback for this long: the stream is dead (device gone, driver hung)
+    RETRY_S = 2.0     # between attempts to reopen it
+
+    def watch(self, now: float) -> None:
+        """Keep the sound alive; the voice thread calls this every few ms while it plays.
+
+        An exception inside the callback is caught there (an exception escaping it would stop
+        the stream without a word); here each one is counted, logged and answered with a fresh
+        stream. A stream whose callbacks stop (the device was unplugged, PortAudio gave up) is
+        reopened every RETRY_S until a device answers again.
+        """
+        if self.callbacks != self._callbacks_seen:
+            self._callbacks_seen, self._progress_at = self.callbacks, now
+        failed = self.core.errors != self._errors_seen
+        if failed:
+            log.warning("audio callback failed (%d so far; silence for those blocks); "
+                        "restarting the stream", self.core.errors)
+            self._errors_seen = self.core.errors
+        dead = (self.stream is None or not getattr(self.stream, "active", True)
+                or now - self._progress_at > self.STALL_S)
+        if not (failed or dead) or now - self._last_try < self.RETRY_S:
+            return
+        self._last_try = now
+        first = self.restarts == 0 or self.stream is not None
+        self.stop()
+        self.restarts += 1
+        if self.start(quiet=not first):
+            log.warning("audio stream restarted (%d restarts)", self.restarts)
+
+    def start(self, quiet: bool = False) -> bool:
         """Open the default output; False (one log line, visuals go on) when there is none."""
         try:
             import sounddevice as sd
@@ -366,11 +401,13 @@ class Synth:
                                           blocksize=self.blocksize, device=self.device,
                                           callback=self.callback)
             self.stream.start()
+            self._progress_at = time.monotonic()  # the first callback is due within STALL_S
             return True
         except Exception as e:  # OSError (no PortAudio), PortAudioError (no device)
             self.stream = None
-            log.warning("No sound output (%s); the music stays silent, the visuals go on.",
-                        str(e).splitlines()[0] if str(e) else type(e).__name__)
+            (log.debug if quiet else log.warning)(
+                "No sound output (%s); the music stays silent, the visuals go on.",
+                str(e).splitlines()[0] if str(e) else type(e).__name__)
             return False
 
     def stop(self) -> None:

@@ -39,3 +39,22 @@ def test_virtual_midi_port_fails_soft_or_works():
     port = MidiOut.open("virtual")
     if port is not None:
         port.close()
+
+
+def test_a_closed_gate_silences_the_voice_whatever_music_enabled_says():
+    """An installation outside its schedule: music.enabled stays on, the voice stays quiet,
+    and it plays again when the gate opens."""
+    store = ParamStore({"music.enabled": True, "music.density": 1.0, "music.tempo": 240.0})
+    s = ActivationSummary(np.ones(8, np.float32), [1, 2, 3], 1.0, 0.5, (0.5, 0.5), [("cat", 0.9)])
+    open_ = {"now": False}
+    voice = MusicVoice(store, lambda: s, synth=False, gate=lambda: open_["now"]).start()
+    try:
+        time.sleep(0.6)
+        assert voice.notes_played == 0
+        open_["now"] = True
+        end = time.monotonic() + 3
+        while time.monotonic() < end and voice.notes_played == 0:
+            time.sleep(0.02)
+        assert voice.notes_played > 0
+    finally:
+        voice.stop()
