@@ -32,6 +32,9 @@ class Param:
     smoothing: float = 0.0  # seconds to cover ~63% of a jump; 0 = immediate
     choices: tuple[str, ...] = ()
     check: Callable[[str], None] | None = None  # extra validation for str params (raises UserError)
+    # stricter validation for values from the network (OSC, OSCQuery): e.g. style pictures by
+    # name from their folder only, never a path
+    remote_check: Callable[[str], None] | None = None
 
     @property
     def address(self) -> str:
@@ -48,7 +51,7 @@ class Param:
             return f"{_fmt(self.min)}..{_fmt(self.max)}"
         return ""
 
-    def coerce(self, value: Any) -> Any:
+    def coerce(self, value: Any, remote: bool = False) -> Any:
         """Return `value` converted to this parameter's type and clamped to its range.
 
         Strings are accepted for every type (command line, presets, OSC 's'). Raises
@@ -80,7 +83,9 @@ class Param:
             text = str(value).strip()
             if len(text) > MAX_STR:  # a controller can't make us hold (or log) megabytes
                 raise UserError(f"{self.name} takes at most {MAX_STR} characters, not {len(text)}.")
-            if self.check is not None:
+            if remote and self.remote_check is not None:
+                self.remote_check(text)
+            elif self.check is not None:
                 self.check(text)
             return text
         try:
@@ -120,7 +125,8 @@ REGISTRY: dict[str, Param] = {}
 
 def declare(name: str, type: str, default: Any, description: str, *, min: float | None = None,
             max: float | None = None, unit: str = "", smoothing: float = 0.0,
-            choices: Sequence[str] = (), check: Callable[[str], None] | None = None) -> Param:
+            choices: Sequence[str] = (), check: Callable[[str], None] | None = None,
+            remote_check: Callable[[str], None] | None = None) -> Param:
     """Declare a parameter once; declaring the same name twice is a programming error."""
     if name in REGISTRY:
         raise ValueError(f"parameter {name} declared twice")
@@ -128,7 +134,8 @@ def declare(name: str, type: str, default: Any, description: str, *, min: float 
         raise ValueError(f"unknown parameter type {type}")
     if type in ("float", "int") and (min is None or max is None):
         raise ValueError(f"numeric parameter {name} needs min and max")
-    p = Param(name, type, default, description, min, max, unit, smoothing, tuple(choices), check)
+    p = Param(name, type, default, description, min, max, unit, smoothing, tuple(choices), check,
+              remote_check)
     if type != "trigger":
         p.coerce(default)  # a default outside its own range is a bug
     REGISTRY[name] = p

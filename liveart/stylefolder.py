@@ -145,6 +145,24 @@ def split_pictures(text: str) -> list[str]:
     return [p for p in (part.strip() for part in str(text).split(";")) if p]
 
 
+def check_remote_pictures(text: str, param: str, most: int, builtin: str | None = None) -> None:
+    """Like check_pictures, for a value from the network: names of pictures in the styles folder
+    only, so an OSC sender can't make liveart open files elsewhere."""
+    names = split_pictures(text)
+    if len(names) > most:
+        raise UserError(f"{param} takes at most {most} pictures separated by ';', not {len(names)}.")
+    for name in names:
+        if name == builtin:
+            continue
+        if ("/" in name or "\\" in name or name.startswith((".", "~")) or Path(name).is_absolute()):
+            raise UserError(f"{param} over the network takes names of pictures in the styles "
+                            f"folder {styles_dir()}, not paths.")
+        if _lookup(name, list_styles()) is None and _lookup(name, list_styles(refresh=True)) is None:
+            names_here = ", ".join(list_styles()) or "none"
+            raise UserError(f"There is no style picture {name[:60]!r}; the styles folder "
+                            f"{styles_dir()} has: {names_here}.")
+
+
 def check_pictures(text: str, param: str, most: int, builtin: str | None = None) -> None:
     """Validate a `;`-separated list of style pictures (UserError naming the problem)."""
     names = split_pictures(text)

@@ -376,7 +376,7 @@ class OscServer:
         if apply:
             return self._set(p, tags[0], args[0], addr)
         try:
-            p.coerce(_raw_value(p, tags[0], args[0]))
+            p.coerce(_raw_value(p, tags[0], args[0]), remote=True)
         except (_BadType, UserError) as e:
             self._bad_type(addr, address, str(e))
             return False
@@ -481,7 +481,7 @@ class OscServer:
     def _set(self, p: Param, tag: str, arg: Any, addr: Any) -> bool:
         try:
             raw = _raw_value(p, tag, arg)
-            value = p.coerce(raw)
+            value = p.coerce(raw, remote=True)
         except (_BadType, UserError) as e:
             self._bad_type(addr, p.address, str(e))
             return False

@@ -283,7 +283,8 @@ class OscQueryServer:
             if not args and p.type != "trigger":
                 continue
             try:
-                self.store.set(p.name, args[0] if args else True)
+                value = p.coerce(args[0], remote=True) if args else True
+                self.store.set(p.name, value)
             except UserError as e:
                 log.warning("OSCQuery: %s", e)
 

@@ -45,7 +45,7 @@ from .. import params
 from ..errors import UserError
 from ..flow import MotionFollower
 from ..params import Snapshot
-from ..stylefolder import check_pictures, resolve_style_image, split_pictures
+from ..stylefolder import check_pictures, check_remote_pictures, resolve_style_image, split_pictures
 from .base import Scene
 
 log = logging.getLogger(__name__)
@@ -67,7 +67,9 @@ def _check_images(text: str) -> None:
 
 params.declare("paint.image", "str", "", "Style picture(s): up to 4 paths or styles-folder names "
                "separated by ';', weighed by paint.w0..w3; empty: the built-in swirl.",
-               check=_check_images)
+               check=_check_images,
+               remote_check=lambda text: check_remote_pictures(text, "paint.image", MAX_IMAGES,
+                                                               builtin=BUILTIN))
 for _i in range(MAX_IMAGES):
     params.declare(f"paint.w{_i}", "float", 1.0, f"Weight of style picture {_i} of paint.image "
                    "(the Gram targets are the weighted mean; all 0: no style).",

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from .. import params
 from ..errors import UserError
 from ..params import Snapshot
-from ..stylefolder import check_pictures, resolve_style_image, split_pictures
+from ..stylefolder import check_pictures, check_remote_pictures, resolve_style_image, split_pictures
 from ..frames import to_tensor
 from ..styles import DEFAULT_STYLE, NUM_STYLES, STYLE_NAMES
 from .base import Scene
@@ -65,7 +65,8 @@ def _check_pictures(text: str) -> None:
 params.declare("style.image", "str", "", "Any picture as the style: up to 4 paths or names from "
                "the styles folder, separated by ';' and weighed by style.image_w0..w3 (Magenta's "
                "arbitrary-style network, about 15 fps on a 2-core CPU); empty: the 26 faders.",
-               check=_check_pictures)
+               check=_check_pictures,
+               remote_check=lambda text: check_remote_pictures(text, "style.image", MAX_PICTURES))
 for _i in range(MAX_PICTURES):
     params.declare(f"style.image_w{_i}", "float", 1.0, f"Weight of picture {_i} of style.image "
                    "in the blend of their style vectors.", min=0.0, max=1.0, smoothing=0.15)

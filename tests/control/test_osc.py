@@ -632,3 +632,25 @@ def test_huge_strings_are_refused(store):
 
     with pytest.raises(UserError, match="at most"):
         params.get("dream.guide").coerce("x" * 100_000)
+
+
+def test_style_pictures_over_osc_are_names_from_the_styles_folder_only(server, client, store,
+                                                                      tmp_path, monkeypatch):
+    import cv2
+    import numpy as np
+
+    folder = tmp_path / "styles"
+    folder.mkdir()
+    cv2.imwrite(str(folder / "monet.png"), np.full((16, 16, 3), 120, np.uint8))
+    outside = tmp_path / "secret.png"
+    cv2.imwrite(str(outside), np.zeros((16, 16, 3), np.uint8))
+    monkeypatch.setenv("LIVEART_STYLES_DIR", str(folder))
+    for bad in (str(outside), "../secret.png", "styles/../secret", "~/secret.png", "monet; /etc/passwd"):
+        n = server.stats["bad_type"]
+        client.send_message("/liveart/style/image", bad)
+        wait_for(lambda: server.stats["bad_type"] == n + 1, what=f"{bad!r} refused")
+        assert store.get("style.image") == ""
+    client.send_message("/liveart/style/image", "monet")
+    wait_for(lambda: store.get("style.image") == "monet", what="a name from the folder")
+    store.set("style.image", str(outside))  # a path still works from the command line or a preset
+    assert store.get("style.image") == str(outside)
