@@ -339,7 +339,8 @@ def cmd_run(args) -> int:
         try:
             controls += _start_osc(store, actions, engine, args, health=inst.report.osc_values)
         except UserError:
-            controls[0].stop()
+            for control in controls:
+                control.stop()
             raise
     controls.append(LastStateSaver(store).start())
     voice = _start_music(store, engine, clock, args)
