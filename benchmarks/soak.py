@@ -6,7 +6,7 @@
 It runs `liveart run --headless --source synthetic` as a child process, the way a gallery would
 (dream+style by default), with music on into an ALSA null sink (a `.asoundrc` in a temporary
 HOME: no sound card needed, the synth's callback really runs) and OSC traffic: a fader stream
-at 50 messages/s over several parameters, queries, and a preset morph every minute. It listens
+at 50 messages/s over several parameters, queries, and a preset morph every 20 s. It listens
 to the show's own `--osc-out` echo for `/liveart/stats/fps` and reads the child's RSS from /proc
 (GPU memory with nvidia-smi when the child runs on CUDA).
 
@@ -23,8 +23,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -109,23 +109,29 @@ class FpsListener:
         self.sock.close()
 
 
-def traffic(port: int, stop: threading.Event, seed: int) -> None:
-    """A performer who never rests: faders at 50 Hz, a query now and then, a morph a minute."""
-    rng = random.Random(seed)
+MORPH_EVERY_S = 20.0  # three presets in a minute: a judged stretch holds many whole rounds
+MORPHS = ("gentle", "deep-eyes", "ornaments")  # in turn: the presets cost different amounts
+
+
+def traffic(port: int, stop: threading.Event) -> None:
+    """A performer who never rests: faders at 50 Hz, a query now and then, a morph every 20 s.
+    The morphs go round the same three presets in order, so every stretch of the run that the
+    verdict compares (a fifth of it, whole minutes) holds the same mix of light and heavy looks."""
     client = SimpleUDPClient("127.0.0.1", port)
     t0 = time.monotonic()
     n = 0
     last_morph = t0
+    morphs = 0
     while not stop.wait(0.02):
         name = FADERS[n % len(FADERS)]
         phase = (time.monotonic() - t0) / 7.0 + n % len(FADERS)
         client.send_message("/liveart/" + name.replace(".", "/"), 0.5 + 0.45 * (phase % 2 - 1))
         if n % 250 == 0:
             client.send_message("/liveart/dream/octaves", [])  # a query
-        if time.monotonic() - last_morph > 60:
+        if time.monotonic() - last_morph > MORPH_EVERY_S:
             last_morph = time.monotonic()
-            client.send_message("/liveart/preset/morph",
-                                [rng.choice(["gentle", "deep-eyes", "ornaments"]), 5.0])
+            client.send_message("/liveart/preset/morph", [MORPHS[morphs % len(MORPHS)], 5.0])
+            morphs += 1
         n += 1
 
 
@@ -141,6 +147,8 @@ def main() -> int:
     ap.add_argument("--plot", help="write a PNG of fps and RSS over time")
     ap.add_argument("--json", help="write the samples and the verdict as JSON")
     args = ap.parse_args()
+    # killed with SIGTERM: unwind like Ctrl-C, so the show started below is stopped too
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     if not args.minutes > args.warmup >= 0:
         print("soak: --minutes must be longer than --warmup.", file=sys.stderr)
         return 2
@@ -162,7 +170,7 @@ def main() -> int:
     with open(log_path, "w") as log_file:
         child = subprocess.Popen(cmd, env=env, stdout=log_file, stderr=subprocess.STDOUT)
     stop = threading.Event()
-    sender = threading.Thread(target=traffic, args=(osc, stop, 1), daemon=True)
+    sender = threading.Thread(target=traffic, args=(osc, stop), daemon=True)
     rows: list[dict] = []
     t_start = time.monotonic()
     try:
