@@ -344,6 +344,8 @@ class Synth:
         self.xruns = 0
         self.tap = AudioTap(self.core.sr)  # a recording reads what was played from here
         self.restarts = 0  # streams reopened by watch()
+        self._pace_t0: float | None = None
+        self._pace_frames = 0
         self._errors_seen = 0
         self._callbacks_seen = 0
         self._progress_at = 0.0
@@ -356,12 +358,29 @@ class Synth:
                 self.xruns += 1
             self.core.process(outdata)
             self.tap.push(outdata, self.core.out_frame)
+            self._pace(frames)
         except Exception:  # noqa: BLE001
             self.core.errors += 1
             try:
                 outdata.fill(0)
             except Exception:  # noqa: BLE001
                 pass
+
+    AHEAD_S = 0.25    # a sink this far ahead of the wall clock is not a real-time device
+
+    def _pace(self, frames: int) -> None:
+        """A real sound card asks for audio at its sample rate. Some sinks don't (ALSA's null
+        device, a file sink, a broken driver): they call back as fast as the CPU allows and
+        would take a whole core from the network. When the audio played runs more than
+        AHEAD_S ahead of the wall clock, wait the excess out. A real device never gets here,
+        so its callback never waits."""
+        now = time.monotonic()
+        if self._pace_t0 is None or self._pace_frames > 10 * self.core.sr:
+            self._pace_t0, self._pace_frames = now, 0  # (re)anchor; also bounds float error
+        self._pace_frames += frames
+        ahead = self._pace_frames / self.core.sr - (now - self._pace_t0)
+        if ahead > self.AHEAD_S:
+            time.sleep(min(ahead - self.AHEAD_S + 0.01, 0.1))
 
     STALL_S = 1.0     # no callback for this long: the stream is dead (device gone, driver hung)
     RETRY_S = 2.0     # between attempts to reopen it
@@ -400,6 +419,7 @@ class Synth:
             self.stream = sd.OutputStream(samplerate=self.core.sr, channels=2, dtype="float32",
                                           blocksize=self.blocksize, device=self.device,
                                           callback=self.callback)
+            self._pace_t0 = None
             self.stream.start()
             self._progress_at = time.monotonic()  # the first callback is due within STALL_S
             return True

@@ -98,8 +98,10 @@ STREAM_SCRIPT = textwrap.dedent("""
 
 def test_a_real_output_stream_on_the_alsa_null_device(tmp_path):
     """PortAudio (ALSA host API) opens a real stream on `pcm.!default {type null}` (no sound
-    card needed) and runs the callback. The null PCM is not paced by a clock, so the callback
-    runs as often as the CPU allows: we check it ran, delivered frames and never failed."""
+    card needed) and runs the callback. The null PCM is not paced by a clock: unpaced, the
+    callback would run as often as the CPU allows (many seconds of audio per second, a whole
+    core); the synth paces it to the wall clock. We check it ran, delivered about a second of
+    audio in the second it played, and never failed."""
     try:
         import sounddevice  # noqa: F401
     except OSError:
@@ -113,6 +115,7 @@ def test_a_real_output_stream_on_the_alsa_null_device(tmp_path):
     line = [ln for ln in r.stdout.splitlines() if ln.startswith("RESULT")][0]
     callbacks, xruns, errors, frames = map(int, line.split()[1:])
     assert callbacks >= 50 and frames >= 48000 * 0.5
+    assert frames <= 48000 * (1.0 + Synth.AHEAD_S + 0.3), f"{frames} frames in 1 s: not paced"
     assert xruns == 0 and errors == 0
 
 
