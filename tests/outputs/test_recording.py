@@ -236,7 +236,7 @@ def test_live_recording_takes_what_the_synth_played(tmp_path, monkeypatch):
     from liveart.music.summary import ActivationSummary
     from liveart.music.synth import Synth
 
-    def start(self):
+    def start(self, quiet=False):
         self.stream = FakeSoundCard(self, self.core.sr, self.blocksize)
         return True
 
