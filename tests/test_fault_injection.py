@@ -105,6 +105,7 @@ def test_camera_midi_and_audio_vanish_and_return_while_the_picture_flows(monkeyp
 
     run = [t for t in times if t_start <= t <= t_end]
     gaps = np.diff(run)
-    assert t_end - t_start > 2.0 and len(run) > 50
+    # the camera alone is away for a full second; the other faults recover faster
+    assert t_end - t_start > 1.0 and len(run) > 20
     print(f"{len(run)} frames over {t_end - t_start:.2f} s, longest gap {gaps.max() * 1000:.1f} ms")
     assert gaps.max() <= MAX_STALL_S, f"the output stalled for {gaps.max() * 1000:.0f} ms"
