@@ -22,7 +22,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _add_engine_options(p: argparse.ArgumentParser, render: bool = False) -> None:
     p.add_argument("--scene", default="dream",
-                   help="scene to run, or a chain such as dream+style (default: dream)")
+                   help="scene to run, or a chain such as dream+style (default: " + (
+                       "the --from file's scene, else dream)" if render else "dream)"))
     p.add_argument("--preset", help="preset name (see 'liveart presets') or path to a .toml file")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
                    help="set a parameter, e.g. --set dream.octaves=3 (repeatable)")
