@@ -15,8 +15,8 @@ and its peak over the interval (RSS is read once a second). At the end it judges
 `--warmup` minutes, in whole rounds of morphs (60 s: each preset once). The looks need
 different working sets, so RSS swings with the preset in play; the first round after warm-up
 sets the baseline (its peak and trough), and no later round's peak or trough may be more than
-30 MB above it. The mean fps of the last fifth may fall at most 15% below the first fifth's.
-Exit 0 when both hold, 1 when not. `--plot` draws fps and RSS over time (needs matplotlib:
+30 MB above it. The mean fps of the last fifth of the rounds may fall at most 15% below the
+first fifth's. Exit 0 when both hold, 1 when not. `--plot` draws fps and RSS over time (needs matplotlib:
 pip install matplotlib).
 
 This is a benchmark, not a test: run it on an otherwise idle machine.
@@ -266,10 +266,9 @@ def judge(rows: list[dict], warmup_min: float, round_min: float = ROUND_S / 60.0
     growth_peak = max(peaks[1:]) - peaks[0]
     growth_trough = max(troughs[1:]) - troughs[0]
     growth_last = peaks[-1] - peaks[0]
-    judged = [r for g in groups for r in g]
-    fifth = max(1, len(judged) // 5)
-    fps_first = statistics.fmean(r["fps"] for r in judged[:fifth])
-    fps_last = statistics.fmean(r["fps"] for r in judged[-fifth:])
+    fifth = max(1, len(groups) // 5)  # in whole rounds: each holds the same mix of looks
+    fps_first = statistics.fmean(r["fps"] for g in groups[:fifth] for r in g)
+    fps_last = statistics.fmean(r["fps"] for g in groups[-fifth:] for r in g)
     drop = 1.0 - fps_last / fps_first if fps_first > 0 else 1.0
     mem_ok = max(growth_peak, growth_trough) <= MEMORY_GROWTH_MB
     fps_ok = drop <= FPS_DROP

@@ -306,8 +306,10 @@ def cmd_devices(args) -> int:
 def cmd_run(args) -> int:
     from .device import parse_size
     from .engine import Engine
+    from .memory import MemoryTrimmer, limit_arenas
     from .sources import open_source
 
+    limit_arenas()  # before the show's threads start: see memory.py
     for flag, value in (("--frames", args.frames), ("--seconds", args.seconds)):
         if value is not None and value <= 0:
             raise UserError(f"{flag} must be a positive number, not {value}.")
@@ -344,6 +346,7 @@ def cmd_run(args) -> int:
                 control.stop()
             raise
     controls.append(LastStateSaver(store).start())
+    controls.append(MemoryTrimmer().start())  # freed heap pages back to the system, every 30 s
     voice = _start_music(store, engine, clock, args)
     controls.append(voice)
     from .outputs.recording import start_recording_control
