@@ -10,7 +10,6 @@ import threading
 import time
 import wave
 
-import cv2
 import numpy as np
 import pytest
 
@@ -19,6 +18,8 @@ from liveart.music.synth import AudioTap
 from liveart.outputs import recorder as recorder_module
 from liveart.outputs.recorder import Recorder
 from liveart.outputs.recording import VoiceAudio
+
+from ..test_render import read_video
 
 FFMPEG = shutil.which("ffmpeg")
 FFPROBE = shutil.which("ffprobe")
@@ -44,17 +45,6 @@ def frame_times(path) -> np.ndarray:
                        capture_output=True, text=True, check=True)
     return np.array([float(x.strip(",")) for x in r.stdout.split()])
 
-
-def decode(path) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    while True:
-        ok, f = cap.read()
-        if not ok:
-            break
-        frames.append(f)
-    cap.release()
-    return frames
 
 
 def audio_of(path, tmp_path) -> np.ndarray:
@@ -89,7 +79,7 @@ def test_blocking_mode_writes_every_frame_at_one_over_fps(tmp_path):
     assert len(t) == n and t[0] == pytest.approx(0.0, abs=1e-3)
     assert np.allclose(np.diff(t), 1 / fps, atol=1e-3)
     # every frame in order: grey level i*5 at frame i
-    levels = [int(round(f.mean() / 5)) for f in decode(path)]
+    levels = [int(round(f.mean() / 5)) for f in read_video(path)]
     assert levels == list(range(n))
 
 
@@ -120,7 +110,7 @@ def test_live_mode_follows_the_wall_clock(tmp_path):
     assert np.allclose(np.diff(t), 1 / fps, atol=1e-3)  # constant frame rate
     # what the file shows at time j/fps is what the show showed then (within one frame)
     rel = np.array(stamps) - stamps[0]
-    for j, f in enumerate(decode(path)):
+    for j, f in enumerate(read_video(path)):
         shown = int(np.searchsorted(rel, j / fps, side="right")) - 1
         level = f.mean()
         candidates = {shown * 5 % 250, max(shown - 1, 0) * 5 % 250,
@@ -197,7 +187,7 @@ def onset_time(audio: np.ndarray) -> float:
 
 
 def white_frame_time(path, fps) -> float:
-    means = [f.mean() for f in decode(path)]
+    means = [f.mean() for f in read_video(path)]
     white = [j for j, m in enumerate(means) if m > 200]
     assert len(white) >= 1, means
     return white[0] / fps
