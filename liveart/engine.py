@@ -70,6 +70,9 @@ class Engine:
         # Called on every pass of the frame loop (start() or run_frames), e.g. the systemd
         # watchdog ping: a loop stuck inside a tick stops calling them.
         self.loop_hooks: list[Callable[[], None]] = []
+        # The window loop's last pass (time.monotonic()), None when no window presents: the
+        # watchdog pings only while the picture also reaches the screen (installation.py).
+        self.presenter_beat: float | None = None
 
     # -- one tick ----------------------------------------------------------------------------
     def tick(self) -> Output | None:

@@ -19,7 +19,8 @@ import signal
 import subprocess
 import sys
 import threading
-from typing import Any
+import time
+from typing import Any, Callable
 
 from .health import DEFAULT_STATUS_PORT, HealthReport, StatusServer, check_status_port
 from .logfile import close_log_file, log_path, open_log_file
@@ -65,6 +66,18 @@ def keep_screen_awake() -> list[str]:
             except (OSError, subprocess.SubprocessError) as e:
                 log.debug("%s failed: %s", " ".join(cmd), e)
     return done
+
+
+def watchdog_hook(engine: Any, notify: SdNotify) -> Callable[[], None]:
+    """The engine's loop hook that pings systemd. The frame loop runs on its own thread and the
+    window on the main one: a window stuck in the display driver would leave the loop pinging
+    over a frozen screen, so the pings also need a window pass within two ping intervals."""
+    def hook() -> None:
+        beat = engine.presenter_beat
+        within = 2 * (notify.interval or 0.0)
+        alive = beat is None or not within or time.monotonic() - beat <= within
+        notify.heartbeat(engine.stats.frames, alive)
+    return hook
 
 
 def _interrupt(signum, frame) -> None:
@@ -128,7 +141,7 @@ class Installation:
             # STOPPING=1 sent (Python's default would end the process on the spot)
             self._old_sigterm = signal.signal(signal.SIGTERM, _interrupt)
         if self.notify.enabled:
-            engine.loop_hooks.append(lambda: self.notify.heartbeat(engine.stats.frames))
+            engine.loop_hooks.append(watchdog_hook(engine, self.notify))
             log.info("systemd: notifying %s%s", os.environ.get("NOTIFY_SOCKET"),
                      f", watchdog ping every {self.notify.interval:.1f} s"
                      if self.notify.interval else "")

@@ -54,6 +54,7 @@ def run_window(engine: Engine, args, window_size, actions=None, midi=None) -> No
     end = None if args.seconds is None else time.monotonic() + args.seconds
     try:
         while True:
+            engine.presenter_beat = time.monotonic()  # the watchdog's sign that we are alive
             for action in window.poll():
                 if action == "quit":
                     return
@@ -90,4 +91,5 @@ def run_window(engine: Engine, args, window_size, actions=None, midi=None) -> No
             if end is not None and time.monotonic() >= end:
                 return
     finally:
+        engine.presenter_beat = None
         window.close()

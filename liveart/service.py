@@ -48,6 +48,7 @@ class SdNotify:
         self._last_ping = float("-inf")
         self._sock: socket.socket | None = None
         self._failed_logged = False
+        self._withheld = False
 
     @staticmethod
     def _watchdog_interval(env: Mapping[str, str]) -> float | None:
@@ -82,11 +83,21 @@ class SdNotify:
         self.sent = (self.sent + [state])[-16:]
         return True
 
-    def heartbeat(self, frames: int) -> None:
+    def heartbeat(self, frames: int, alive: bool = True) -> None:
         """Call from every pass of the frame loop: READY=1 once `frames` > 0, then WATCHDOG=1 at
-        most every WatchdogSec/3."""
+        most every WatchdogSec/3. `alive` False (another part of the show stopped answering)
+        withholds the pings, so systemd restarts the show."""
         if not self.address:
             return
+        if not alive:
+            if self.ready and not self._withheld:
+                self._withheld = True
+                log.error("the window has stopped answering: watchdog pings withheld, systemd "
+                          "restarts the show if it does not recover")
+            return
+        if self._withheld:
+            self._withheld = False
+            log.warning("the window answers again: watchdog pings resumed")
         if not self.ready:
             if frames <= 0:
                 return

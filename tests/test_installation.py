@@ -4,6 +4,7 @@ schedule."""
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -12,13 +13,15 @@ import urllib.request
 from datetime import datetime, timedelta
 
 import numpy as np
+import pytest
 from pythonosc.osc_message import OscMessage
 
 from liveart.cli import build_parser
 from liveart.health import DEFAULT_STATUS_PORT
 from liveart.installation import Installation
 
-from .conftest import grab
+from .conftest import _start_xvfb, grab
+from .test_service import systemd  # noqa: F401,F811 (a fixture)
 
 
 def free_port(kind=socket.SOCK_STREAM) -> int:
@@ -154,3 +157,53 @@ def test_window_without_hud_and_pointer(xserver):
         assert pygame.display.get_driver() == "x11"
     finally:
         win.close()
+
+
+def test_a_frozen_window_stops_the_watchdog_while_the_frames_go_on(systemd, tmp_path):
+    """The X server is stopped (SIGSTOP), as a hung display driver would: the window loop waits
+    on it while the frame loop keeps computing. The watchdog pings stop, so systemd would
+    restart the show; when the display answers again, they resume."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
+    path, got = systemd
+    xvfb, number = _start_xvfb()  # our own: the test stops it
+    status = free_port()
+    env = dict(os.environ, DISPLAY=f":{number}", NOTIFY_SOCKET=path,
+               WATCHDOG_USEC="1500000",  # ping every 0.5 s; the window may lag at most 1 s
+               LIVEART_CONFIG_DIR=str(tmp_path / "cfg"), LIVEART_LOG_DIR=str(tmp_path / "logs"))
+    for name in ("SDL_VIDEODRIVER", "WATCHDOG_PID"):
+        env.pop(name, None)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "liveart", "run", "--install", "--source", "synthetic", "--scene",
+         "style", "--size", "64x36", "--window", "320x180", "--seconds", "60",
+         "--status-port", str(status), "--no-osc", "--midi", "none"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pings = lambda after: [t for t, s in got if s == "WATCHDOG=1" and t > after]  # noqa: E731
+    try:
+        wait_for_health(status, proc, lambda h: h["frames"] > 5)
+        end = time.monotonic() + 10
+        while len(pings(0)) < 2 and time.monotonic() < end:
+            time.sleep(0.1)
+        assert len(pings(0)) >= 2, got
+        os.kill(xvfb.pid, signal.SIGSTOP)  # the display hangs
+        frozen_at = time.monotonic()
+        frames_then = health(status)["frames"]
+        time.sleep(3.0)
+        frames_now = health(status)["frames"]
+        silent = pings(frozen_at + 1.2) == []  # a ping may still leave within the 1 s grace
+        os.kill(xvfb.pid, signal.SIGCONT)
+        thawed_at = time.monotonic()
+        end = time.monotonic() + 10
+        while not pings(thawed_at) and time.monotonic() < end:
+            time.sleep(0.1)
+        resumed = bool(pings(thawed_at))
+    finally:
+        os.kill(xvfb.pid, signal.SIGCONT)
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+        xvfb.terminate()
+        xvfb.wait(timeout=10)
+    assert frames_now > frames_then + 10, "the frame loop should go on while the window hangs"
+    assert silent, f"pings went on over a frozen window: {pings(frozen_at)}"
+    assert resumed, "the pings did not resume when the window answered again"
+    assert "watchdog pings withheld" in err and "watchdog pings resumed" in err
