@@ -60,6 +60,13 @@ def to_x():
 SCREEN_W, SCREEN_H = 1280, 720
 
 
+def require_xvfb() -> None:
+    if shutil.which("Xvfb") is None:
+        if os.environ.get("CI"):  # CI installs Xvfb: a missing one is a broken set-up, not a skip
+            pytest.fail("Xvfb is not installed; .ci/run should apt-get install xvfb")
+        pytest.skip("Xvfb is not installed (apt-get install xvfb): the window test needs an X server")
+
+
 def _start_xvfb() -> tuple[subprocess.Popen, int]:
     """Start Xvfb on a display number it picks itself (-displayfd), wait until it accepts clients."""
     read_fd, write_fd = os.pipe()
@@ -103,10 +110,7 @@ def _start_xvfb() -> tuple[subprocess.Popen, int]:
 
 @pytest.fixture(scope="module")
 def xserver():
-    if shutil.which("Xvfb") is None:
-        if os.environ.get("CI"):  # CI installs Xvfb: a missing one is a broken set-up, not a skip
-            pytest.fail("Xvfb is not installed; .ci/run should apt-get install xvfb")
-        pytest.skip("Xvfb is not installed (apt-get install xvfb): the window test needs an X server")
+    require_xvfb()
     saved = {k: os.environ.get(k) for k in ("DISPLAY", "SDL_VIDEODRIVER", "SDL_VIDEO_WINDOW_POS")}
     import pygame
 

@@ -13,14 +13,13 @@ import urllib.request
 from datetime import datetime, timedelta
 
 import numpy as np
-import pytest
 from pythonosc.osc_message import OscMessage
 
 from liveart.cli import build_parser
 from liveart.health import DEFAULT_STATUS_PORT
 from liveart.installation import Installation
 
-from .conftest import _start_xvfb, grab
+from .conftest import _start_xvfb, grab, require_xvfb
 from .test_service import systemd  # noqa: F401,F811 (a fixture)
 
 
@@ -163,8 +162,7 @@ def test_a_frozen_window_stops_the_watchdog_while_the_frames_go_on(systemd, tmp_
     """The X server is stopped (SIGSTOP), as a hung display driver would: the window loop waits
     on it while the frame loop keeps computing. The watchdog pings stop, so systemd would
     restart the show; when the display answers again, they resume."""
-    if shutil.which("Xvfb") is None:
-        pytest.skip("Xvfb is not installed (apt-get install xvfb)")
+    require_xvfb()
     path, got = systemd
     xvfb, number = _start_xvfb()  # our own: the test stops it
     status = free_port()
