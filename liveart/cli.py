@@ -310,6 +310,10 @@ def cmd_run(args) -> int:
     from .sources import open_source
 
     limit_arenas()  # before the show's threads start: see memory.py
+    if not args.no_audio:
+        from .music.synth import load_portaudio
+
+        load_portaudio()  # before the show's threads start, or log lines get lost: see there
     for flag, value in (("--frames", args.frames), ("--seconds", args.seconds)):
         if value is not None and value <= 0:
             raise UserError(f"{flag} must be a positive number, not {value}.")

@@ -35,6 +35,17 @@ BLOCK = 256
 CEILING = 0.89  # about -1 dBFS
 
 
+def load_portaudio() -> None:
+    """Import sounddevice now, on the calling thread. Its import initialises PortAudio with
+    file descriptor 2 pointed at /dev/null (to hide ALSA's chatter), so whatever any other
+    thread writes to stderr meanwhile is lost: a show calls this before it starts threads, so
+    no log line vanishes. Without PortAudio this does nothing (Synth.start says so later)."""
+    try:
+        import sounddevice  # noqa: F401
+    except Exception:  # noqa: BLE001  OSError: no PortAudio library
+        pass
+
+
 def midi_to_hz(pitch: float) -> float:
     return 440.0 * 2.0 ** ((pitch - 69.0) / 12.0)
 

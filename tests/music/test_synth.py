@@ -187,3 +187,33 @@ def test_an_unplugged_device_is_reopened_when_it_returns(fake_sd):
     assert watch_until(s, lambda: s.callbacks > n + 3)
     assert fake_sd.opened == 2  # the first stream and the one after the return
     s.stop()
+
+
+def test_a_show_initialises_portaudio_before_it_starts_threads(tmp_path):
+    """sounddevice's import points fd 2 at /dev/null while PortAudio starts: if that happened
+    on the music thread, log lines other threads wrote meanwhile were lost (a scene switch's
+    "ready" vanished under load). A real `liveart run` must import it alone, on the main
+    thread, before any other thread exists."""
+    import subprocess
+    import sys
+    import textwrap
+
+    probe = textwrap.dedent("""
+        import sys, threading
+        seen = []
+        class Probe:
+            def find_spec(self, name, path=None, target=None):
+                if name == "sounddevice":
+                    seen.append((threading.current_thread().name, threading.active_count()))
+                return None
+        sys.meta_path.insert(0, Probe())
+        from liveart.cli import main
+        rc = main(["run", "--headless", "--source", "synthetic", "--size", "64x36",
+                   "--window", "128x72", "--frames", "2", "--no-osc", "--midi", "none"])
+        print("SEEN", seen, rc)
+    """)
+    env = dict(__import__("os").environ, LIVEART_CONFIG_DIR=str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "SEEN [('MainThread', 1)] 0" in out.stdout, out.stdout + out.stderr
