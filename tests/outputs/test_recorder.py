@@ -97,15 +97,18 @@ def test_live_mode_follows_the_wall_clock(tmp_path):
         rec.write(grey(i * 5 % 250))
         time.sleep(pauses[i % len(pauses)])
         i += 1
-    wall = time.monotonic() - stamps[0]
     rec.close()
 
+    # the show lasted from its first frame until the last one had been on screen for a frame:
+    # judged from the frames' own times, not from when close() ran (a loaded machine
+    # oversleeps the last pause, and the file rightly does not wait for it)
+    shown_for = stamps[-1] - stamps[0] + 1 / fps
     v = stream(probe(path), "video")
     assert v["codec_name"] == "h264"
     duration = float(v["duration"])
-    assert abs(duration - wall) <= 1 / fps, (duration, wall)
+    assert abs(duration - shown_for) <= 0.5 / fps + 1e-3, (duration, shown_for)
     assert int(v["nb_read_frames"]) == rec.written
-    assert rec.written == pytest.approx(wall * fps, abs=1.5)
+    assert rec.written == pytest.approx(shown_for * fps, abs=0.5 + 1e-3)
     t = frame_times(path)
     assert np.allclose(np.diff(t), 1 / fps, atol=1e-3)  # constant frame rate
     # what the file shows at time j/fps is what the show showed then (within one frame)
