@@ -71,7 +71,11 @@ def _start_xvfb() -> tuple[subprocess.Popen, int]:
     """Start Xvfb on a display number it picks itself (-displayfd), wait until it accepts clients."""
     read_fd, write_fd = os.pipe()
     proc = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN_W}x{SCREEN_H}x24", "-nolisten", "tcp"],
+        # -noreset: by default an X server resets when its last client leaves, and a window
+        # opened during the reset cannot connect (pygame then silently falls back to its
+        # offscreen driver); the tests open and close many windows in a row
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", f"{SCREEN_W}x{SCREEN_H}x24",
+         "-nolisten", "tcp", "-noreset"],
         pass_fds=(write_fd,),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

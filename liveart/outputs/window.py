@@ -110,6 +110,20 @@ def _load_font(px: int) -> pygame.font.Font:
 
 Segment = tuple[str, tuple[int, int, int]]
 
+# SDL drivers that draw nowhere a person can see
+INVISIBLE_DRIVERS = ("offscreen", "dummy")
+
+
+def _say_if_invisible() -> None:
+    """pygame falls back to its offscreen driver, silently, when no display answers (no X
+    server, DISPLAY unset or wrong): the show would run to a window nobody can see. Say so,
+    unless the user chose that driver on purpose (SDL_VIDEODRIVER)."""
+    driver = pygame.display.get_driver()
+    if driver in INVISIBLE_DRIVERS and not os.environ.get("SDL_VIDEODRIVER"):
+        log.error("No display answered (DISPLAY=%s), so the window is invisible (pygame's %s "
+                  "driver); start an X/Wayland session or set DISPLAY, or use --headless with "
+                  "an --output.", os.environ.get("DISPLAY", "unset"), driver)
+
 
 class Window:
     """A resizable pygame window (or fullscreen on one display) that shows frames and a HUD."""
@@ -125,6 +139,7 @@ class Window:
     ):
         pygame.display.init()
         pygame.font.init()
+        _say_if_invisible()
         count = pygame.display.get_num_displays()
         if not 0 <= display < max(count, 1):
             clamped = min(max(display, 0), max(count - 1, 0))

@@ -29,16 +29,21 @@ TL, TR, BL, BR = (200, 40, 40), (40, 190, 60), (50, 80, 220), (230, 210, 40)
 @pytest.fixture
 def win(xserver):
     w = Window((WIN_W, WIN_H), title="liveart test")
-    # The X server maps a new window asynchronously: what is drawn before that is lost, so
-    # wait until it is on screen (as a person would see it) before testing pixels.
-    end = time.monotonic() + 5
-    while not pygame.display.get_active() and time.monotonic() < end:
-        pygame.event.pump()
-        time.sleep(0.01)
+    wait_until_mapped()
     try:
         yield w
     finally:
         w.close()
+
+
+def wait_until_mapped() -> None:
+    """The X server maps a new window asynchronously: what is drawn before that is lost, so
+    wait until it is on screen (as a person would see it) before testing pixels."""
+    assert pygame.display.get_driver() == "x11"  # not pygame's silent offscreen fallback
+    end = time.monotonic() + 5
+    while not pygame.display.get_active() and time.monotonic() < end:
+        pygame.event.pump()
+        time.sleep(0.01)
 
 
 def quadrants(w: int, h: int) -> np.ndarray:
@@ -251,9 +256,34 @@ def test_bundled_font_fallback(xserver, monkeypatch):
     """A bare system with no font packages: pygame's own font draws the HUD."""
     monkeypatch.setattr(pygame.font, "match_font", lambda *a, **k: None)
     w = Window((WIN_W, WIN_H))
+    wait_until_mapped()
     try:
         w.show(quadrants(WIN_W, WIN_H), HUD)
         mean, bright, _ = hud_region_stats(window_pixels())
         assert mean < np.mean(TL) - 30 and bright > 200
     finally:
         w.close()
+
+
+def test_no_display_is_said_not_hidden(xserver, monkeypatch, caplog):
+    """With no X server to talk to, pygame silently opens an offscreen 'window': the show
+    must say that nothing is visible instead of running to nobody."""
+    pygame.display.quit()
+    monkeypatch.setenv("DISPLAY", ":65000")  # no server there
+    monkeypatch.delenv("SDL_VIDEODRIVER", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with caplog.at_level("ERROR", logger=window_mod.__name__):
+        w = Window((64, 36))
+    try:
+        assert pygame.display.get_driver() in window_mod.INVISIBLE_DRIVERS
+        assert any("No display answered (DISPLAY=:65000)" in r.getMessage()
+                   for r in caplog.records), caplog.text
+    finally:
+        w.close()
+
+
+def test_a_real_display_is_not_reported_missing(win, caplog):
+    assert pygame.display.get_driver() == "x11"
+    with caplog.at_level("ERROR", logger=window_mod.__name__):
+        window_mod._say_if_invisible()
+    assert caplog.records == []
