@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 from . import params
 from .engine import Engine
 from .errors import UserError
-from .outputs.window import HudInfo, Window
+from .outputs.window import INVISIBLE_DRIVERS, HudInfo, Window
 
 import pygame  # noqa: E402  (after window: it silences pygame's banner)
 
@@ -49,7 +50,14 @@ def run_window(engine: Engine, args, window_size, actions=None, midi=None) -> No
     install = getattr(args, "install", False)  # installation: no HUD, no pointer, no notice bar
     window = Window(window_size, fullscreen=args.fullscreen, display=args.display,
                     hud=not install, cursor=not install)
-    log.info("window open on the %s video driver", pygame.display.get_driver())
+    driver = pygame.display.get_driver()
+    log.info("window open on the %s video driver", driver)
+    if install and driver in INVISIBLE_DRIVERS and not os.environ.get("SDL_VIDEODRIVER"):
+        # at boot the service may start before the desktop: exit, and systemd's Restart=always
+        # tries again every 3 s until the display is up, instead of a show nobody sees
+        window.close()
+        raise UserError(f"No display answered (DISPLAY={os.environ.get('DISPLAY', 'unset')}); "
+                        "an installation needs a visible window, so it stops here.")
     seq = 0
     end = None if args.seconds is None else time.monotonic() + args.seconds
     try:

@@ -143,6 +143,24 @@ def test_install_window_is_full_screen_and_black_outside_the_schedule(xserver, t
         assert "xset s off s noblank (exit 0)" in err and "xset -dpms (exit" in err
 
 
+def test_an_installation_without_a_display_exits_for_the_service_to_retry(tmp_path):
+    """At boot the service can start before the desktop. pygame would fall back to an offscreen
+    window nobody sees; an installation says so and exits, so systemd restarts it until the
+    display is up."""
+    env = dict(os.environ, DISPLAY=":65000", LIVEART_CONFIG_DIR=str(tmp_path / "cfg"),
+               LIVEART_LOG_DIR=str(tmp_path / "logs"))
+    for name in ("SDL_VIDEODRIVER", "WAYLAND_DISPLAY"):
+        env.pop(name, None)
+    out = subprocess.run(
+        [sys.executable, "-m", "liveart", "run", "--install", "--source", "synthetic", "--size",
+         "64x36", "--window", "320x180", "--seconds", "30", "--status-port", "0", "--no-osc",
+         "--midi", "none", "--no-audio"],
+        env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert ("liveart: No display answered (DISPLAY=:65000); an installation needs a visible "
+            "window, so it stops here.") in out.stderr
+
+
 def test_window_without_hud_and_pointer(xserver):
     import pygame
 
