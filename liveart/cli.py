@@ -363,7 +363,7 @@ def cmd_run(args) -> int:
         for control in controls:
             control.stop()
         raise
-    live_outputs = start_outputs(engine, outputs, args)  # virtualcam, ndi, ...: own threads
+    live_outputs = start_outputs(engine, outputs, args, voice=voice)  # virtualcam, ndi, ...
     log.info("liveart %s: scene %s on %s%s at %dx%d, source %s", __version__, args.scene,
              device, " (fp16)" if half else "", size[0], size[1], args.source)
     source.start()

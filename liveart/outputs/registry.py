@@ -229,11 +229,15 @@ class RecorderBackend:
     """record:PATH as a live output: the Recorder with a non-blocking queue (a slow disk drops
     frames, it never holds the worker)."""
 
-    def __init__(self, path: str, fps: float, recorder_factory: Callable | None = None):
+    def __init__(self, path: str, fps: float, recorder_factory: Callable | None = None,
+                 audio=None):
         from .recorder import Recorder
 
         self.path = path
-        self.recorder = (recorder_factory or Recorder)(path, fps, blocking=False)
+        if recorder_factory is not None:  # a test's stand-in
+            self.recorder = recorder_factory(path, fps, blocking=False)
+        else:
+            self.recorder = Recorder(path, fps, blocking=False, audio=audio)
 
     def send(self, image: np.ndarray) -> None:
         self.recorder.write(image)
@@ -247,12 +251,12 @@ class RecordSink:
     queue is full), so the file holds exactly the frames produced. Fed from the engine's sinks
     (the render thread), as `liveart run --headless --record` always was."""
 
-    def __init__(self, engine, path: str, fps: float):
+    def __init__(self, engine, path: str, fps: float, audio=None):
         from .recorder import Recorder
 
         self.name = f"record:{path}"
         self.path = path
-        self.recorder = Recorder(path, fps, blocking=True)
+        self.recorder = Recorder(path, fps, blocking=True, audio=audio)
         self._sink = lambda out: self.recorder.write(out.image)
         self._engine = engine
         engine.sinks.append(self._sink)
@@ -267,13 +271,14 @@ class RecordSink:
 
 
 def start_outputs(engine, specs: list[OutputSpec] | list[str], args=None,
-                  factories: dict[str, Callable] | None = None) -> list:
+                  factories: dict[str, Callable] | None = None, voice=None) -> list:
     """Start a worker (or, headless, a recording sink) for every output except the window.
 
     Every spec is checked first, so a missing package or device is one UserError before
     anything starts. `args` gives `fps` (frame rate for recordings and senders, default 30) and
     `headless`. `factories` maps a kind to the library module (or a fake with its interface).
-    Returns the started outputs: each has `stop()` and `summary()`.
+    `voice` (the music voice): its sound goes into every record:PATH file, as into the show's
+    own recording. Returns the started outputs: each has `stop()` and `summary()`.
     """
     specs = [s if isinstance(s, OutputSpec) else parse_output(s) for s in specs]
     fps = float(getattr(args, "fps", 30.0) or 30.0)
@@ -288,10 +293,11 @@ def start_outputs(engine, specs: list[OutputSpec] | list[str], args=None,
             if spec.kind == "window":
                 continue
             if spec.kind == "record":
+                audio = _voice_audio(voice, headless)
                 if headless:
-                    started.append(RecordSink(engine, spec.arg, fps))
+                    started.append(RecordSink(engine, spec.arg, fps, audio))
                     continue
-                backend: Backend = RecorderBackend(spec.arg, fps, factories.get("record"))
+                backend: Backend = RecorderBackend(spec.arg, fps, factories.get("record"), audio)
                 worker = OutputWorker(str(spec), backend, engine.out_slot)
             else:
                 backend = make_backend(spec, fps, factories.get(spec.kind))
@@ -303,6 +309,15 @@ def start_outputs(engine, specs: list[OutputSpec] | list[str], args=None,
     for output in started:
         log.info("output %s started", output.name)
     return started
+
+
+def _voice_audio(voice, headless: bool):
+    """The music's sound for one more recording (each reads the synth's tap on its own)."""
+    if voice is None or getattr(voice, "synth", None) is None:
+        return None
+    from .recording import VoiceAudio
+
+    return VoiceAudio(voice, blocking=headless)
 
 
 def stop_outputs(outputs: list) -> None:
