@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 OOM_STEP = 0.75        # out of GPU memory: the internal size shrinks by this factor per step
 MIN_SIZE = (64, 36)
 CLIMB_AFTER_S = 60.0   # this long without running out again: try one step larger
+PAUSE_SOURCE_AFTER_S = 3.0  # dark (schedule) this long: the source stops capturing until light
 DARK_TICK_S = 0.1      # outside an installation's schedule: black frames at about 10 fps
 
 
@@ -66,6 +67,7 @@ class Engine:
         # At 0 the scene is not run and the output is black (from one buffer per size).
         self.dimmer: Callable[[], float] | None = None
         self.dark = False
+        self._dark_since: float | None = None
         self._black: np.ndarray | None = None
         # Called on every pass of the frame loop (start() or run_frames), e.g. the systemd
         # watchdog ping: a loop stuck inside a tick stops calling them.
@@ -87,6 +89,7 @@ class Engine:
             return None
         level = 1.0 if self.dimmer is None else min(1.0, max(0.0, float(self.dimmer())))
         self.dark = level <= 0.0
+        self._follow_dark()
         if self.dark:
             return self._emit(self._black_frame(frame.image))
         image = frame.image
@@ -107,6 +110,25 @@ class Engine:
         if level < 1.0:  # fading in or out at the schedule's edge
             cv2.convertScaleAbs(result, dst=result, alpha=level)
         return self._emit(result)
+
+    def _follow_dark(self) -> None:
+        """Closed hours: after PAUSE_SOURCE_AFTER_S of black the source pauses (a camera lets
+        go of its device); the first tick with light resumes it, as the fade-in begins."""
+        if not hasattr(self.source, "pause"):
+            return
+        if not self.dark:
+            self._dark_since = None
+            if self.source.paused:
+                self.source.resume()
+                log.info("light again: source capturing")
+            return
+        now = time.monotonic()
+        if self._dark_since is None:
+            self._dark_since = now
+        elif not self.source.paused and now - self._dark_since >= PAUSE_SOURCE_AFTER_S:
+            self.source.pause()
+            log.info("dark for %.0f s: source paused until the schedule opens again",
+                     PAUSE_SOURCE_AFTER_S)
 
     def _emit(self, result: np.ndarray) -> Output:
         self.stats.tick()

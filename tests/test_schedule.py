@@ -151,3 +151,24 @@ def test_the_render_thread_idles_while_dark(rig):
         engine.stop()
     assert scene.calls == 0
     assert 3 <= engine.stats.frames <= 20
+
+
+def test_a_long_dark_pauses_the_source_and_light_resumes_it(rig, monkeypatch):
+    """Closed hours: after a few seconds of black the source is paused (a camera lets go of
+    its device); the first tick with light resumes it, as the fade-in starts."""
+    import liveart.engine as engine_mod
+
+    monkeypatch.setattr(engine_mod, "PAUSE_SOURCE_AFTER_S", 0.2)
+    engine, scene = rig
+    level = [0.0]
+    engine.dimmer = lambda: level[0]
+    engine.tick()
+    assert not engine.source.paused  # a short dark (a fade's bottom) keeps the source going
+    time.sleep(0.25)
+    engine.tick()
+    assert engine.source.paused and scene.calls == 0
+    out = engine.tick()  # still black while paused, from the frame the source kept
+    assert out is not None and not out.image.any()
+    level[0] = 0.1  # the schedule opens: fading in
+    engine.tick()
+    assert not engine.source.paused and scene.calls == 1

@@ -34,6 +34,7 @@ class Source:
         self._thread: threading.Thread | None = None
         self._seq = 0
         self._pub_lock = threading.Lock()  # a source may publish from two threads (camera + stand-in)
+        self._paused = threading.Event()
 
     def start(self) -> "Source":
         self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
@@ -44,6 +45,19 @@ class Source:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=2.0)
+
+    def pause(self) -> None:
+        """Stop capturing for now (outside an installation's opening hours: the engine shows
+        black and asks for nothing). A camera lets go of its device, so its light goes off;
+        `latest()` keeps returning the last frame. Sources that cost little ignore it."""
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
+    @property
+    def paused(self) -> bool:
+        return self._paused.is_set()
 
     def latest(self) -> Frame | None:
         return self.slot.get()[0]

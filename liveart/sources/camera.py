@@ -85,6 +85,7 @@ class CameraSource(Source):
         self._gen_lock = threading.Lock()
         self._last_new = 0.0  # monotonic time of the last new camera frame (0: none yet)
         self._opened_at = 0.0
+        self._resumed_at = 0.0  # monotonic time of the last resume() taking effect
         self._last_probe: np.ndarray | None = None  # probe of the last published frame
         self._scene: SyntheticScene | None = None
         self._scene_size = (0, 0)
@@ -144,8 +145,19 @@ class CameraSource(Source):
         lost_logged = False
         period = 1.0 / self.fallback_fps
         t0 = time.monotonic()
+        was_paused = False
         while not self._stop.is_set():
             now = time.monotonic()
+            if self._paused.is_set():  # closed hours: let go of the device, publish nothing
+                if cap is not None:
+                    log.info("%s released while paused", self.label)
+                    self._abandon(cap)
+                    cap = None
+                self.live, was_paused = False, True
+                self._stop.wait(period)
+                continue
+            if was_paused:  # open at once; hold the last frame (not the stand-in) meanwhile
+                was_paused, next_try, self._resumed_at = False, 0.0, now
             if cap is None and now >= next_try:
                 cap = self._try_open()
                 next_try = now + self.retry_every
@@ -168,7 +180,8 @@ class CameraSource(Source):
             if self.live:
                 self.notice = None
                 lost_logged = False
-            elif self._last_new == 0.0 or since > self.fallback_after:
+            elif ((self._last_new == 0.0 or since > self.fallback_after)
+                  and now - self._resumed_at > self.fallback_after):
                 if not lost_logged:
                     log.warning("No frames from %s: showing the synthetic scene and retrying "
                                 "in the background.", self.label)

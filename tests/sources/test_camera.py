@@ -233,6 +233,27 @@ def test_stop_ends_the_supervisor_and_releases_the_camera(rig):
     wait_for(lambda: not any(t.is_alive() for t in readers), 1.0, "reader threads to end")
 
 
+def test_paused_the_camera_is_released_and_resumed_it_reopens_without_the_stand_in(rig):
+    """Outside an installation's hours the camera lets go of its device (its light goes off)
+    and nothing is published; on resume it opens again at once, and while it does the last
+    camera frame stays (not the synthetic stand-in, which would flash up during a fade-in)."""
+    cam, src, history = rig("ok")
+    src.start()
+    wait_live(cam, src)
+    src.pause()
+    wait_for(lambda: cam.captures[0].released.is_set(), 1.0, "the device released on pause")
+    mark, opens = len(history), cam.open_calls
+    time.sleep(1.0)  # longer than stale_after, fallback_after and retry_every
+    assert len(history) == mark, "nothing published while paused"
+    assert cam.open_calls == opens, "no reopening while paused"
+    assert cam.decode(src.latest().image).kind == "live"  # the last camera frame is kept
+
+    src.resume()
+    origin = wait_live(cam, src, timeout=2.0)
+    assert origin.cap_id == cam.captures[-1].cap_id and src.opens == 2
+    assert all(cam.decode(f.image) is not None for f in history[mark:]), "no stand-in frame"
+
+
 @pytest.mark.parametrize("failure", ["fail", "error", "unplugged"])
 def test_camera_failing_mid_run_holds_last_frame_then_stand_in_then_recovers(rig, failure):
     cam, src, history = rig("ok")
