@@ -558,6 +558,12 @@ def _action_table() -> dict[str, tuple[Callable, int]]:
     return Actions(None).table  # type: ignore[arg-type]  (only the table is read)
 
 
+def _action_optional() -> dict[str, int]:
+    from .actions import Actions
+
+    return Actions(None).optional  # type: ignore[arg-type]
+
+
 def _seconds(length: Any, fail) -> float:
     from .actions import Actions
 
@@ -579,8 +585,10 @@ def _check_action(name: Any, args: Any, fail) -> tuple[str, tuple]:
     if name not in table:
         raise fail(f"unknown action {name!r}; actions are {', '.join(sorted(table) + triggers)}.")
     nargs = table[name][1]
-    if len(args) != nargs:
-        raise fail(f"action {name} takes {nargs} argument(s) in args = [...], got {len(args)}.")
+    optional = _action_optional().get(name, 0)  # record/start, snapshot: a name, or none
+    if not nargs <= len(args) <= nargs + optional:
+        wanted = f"{nargs} or {nargs + optional}" if optional else f"{nargs}"
+        raise fail(f"action {name} takes {wanted} argument(s) in args = [...], got {len(args)}.")
     args = [str(a) if not isinstance(a, (int, float)) or isinstance(a, bool) else a for a in args]
     if name in ("preset/load", "preset/morph"):
         from ..presets import find_preset

@@ -102,7 +102,8 @@ def test_a_midi_note_toggles_recording(tmp_path, monkeypatch):
     store = ParamStore()
     actions = Actions(store)
     midi_map = make_map('[[note]]\nnote = 40\naction = "record/toggle"\n'
-                        '[[note]]\nnote = 41\naction = "record/stop"\n')  # loads before the show
+                        '[[note]]\nnote = 41\naction = "record/stop"\n'
+                        '[[note]]\nnote = 42\naction = "record/start"\nargs = ["encore"]\n')
     control = RecordControl(SimpleNamespace(sinks=[]), actions, None, fps=30.0, blocking=True)
     h = MidiHandler(store, actions, midi_map)
     h.handle(note_on(40))
@@ -111,8 +112,21 @@ def test_a_midi_note_toggles_recording(tmp_path, monkeypatch):
     control.sink(SimpleNamespace(image=np.zeros((36, 64, 3), np.uint8)))
     h.handle(note_on(41))
     assert control.recording is None
+    h.handle(note_on(42))  # a pad that starts a take with its own name
+    assert control.recording == str(tmp_path / "rec" / "encore.mp4")
     control.stop()
     assert control.done[0].written == 1 and os.path.isfile(control.done[0].path)
+
+
+@pytest.mark.parametrize("entry, message", [
+    ('action = "record/start"\nargs = ["a", "b"]', "takes 0 or 1 argument(s)"),
+    ('action = "record/stop"\nargs = ["a"]', "takes 0 argument(s)"),
+])
+def test_a_map_with_too_many_args_is_refused(entry, message):
+    from ..control.midifakes import make_map
+
+    with pytest.raises(UserError, match=re.escape(message)):
+        make_map(f"[[note]]\nnote = 40\n{entry}\n")
 
 
 def free_port(kind=socket.SOCK_DGRAM) -> int:
