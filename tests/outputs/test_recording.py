@@ -137,12 +137,10 @@ def free_port(kind=socket.SOCK_DGRAM) -> int:
 
 def test_record_over_osc_in_a_running_show(tmp_path):
     """`liveart run --headless --record` with music on: stop it over OSC, start and stop a
-    second take by name, refuse a name outside the folder; both files play, with sound. An
-    extra `--output record:PATH` records the whole run, with sound too."""
+    second take by name, refuse a name outside the folder; both files play, with sound."""
     osc, query = free_port(), free_port(socket.SOCK_STREAM)
     rec_dir = tmp_path / "rec"
     launch = tmp_path / "launch.mp4"
-    extra = tmp_path / "extra.mp4"
     env = dict(os.environ, LIVEART_RECORDINGS_DIR=str(rec_dir))
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # --osc-out: the music's notes
     listener.bind(("127.0.0.1", 0))
@@ -151,7 +149,6 @@ def test_record_over_osc_in_a_running_show(tmp_path):
         [sys.executable, "-m", "liveart", "run", "--headless", "--source", "synthetic",
          "--size", "64x36", "--window", "128x72", "--seconds", "40", "--osc-port", str(osc),
          "--oscquery-port", str(query), "--set", "music.enabled=true", "--record", str(launch),
-         "--output", f"record:{extra}",
          "--osc-out", f"127.0.0.1:{listener.getsockname()[1]}"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     err: list[str] = []
@@ -213,12 +210,29 @@ def test_record_over_osc_in_a_running_show(tmp_path):
     assert "Already recording" in log  # the first refusal, in one sentence
     assert sorted(p.name for p in rec_dir.iterdir()) == ["take.mp4"]
     assert not (tmp_path / "escape.mp4").exists()
-    assert extra.is_file(), log
-    for path in (launch, rec_dir / "take.mp4", extra):
+    for path in (launch, rec_dir / "take.mp4"):
         s = streams(path)
         assert s["video"]["codec_name"] == "h264"
         assert "audio" in s and s["audio"]["codec_name"] == "aac", (path, log)
         assert float(s["video"]["duration"]) > 0
+        assert abs(float(s["audio"]["duration"]) - float(s["video"]["duration"])) < 1 / 30
+
+
+def test_an_extra_record_output_has_the_music_too(tmp_path):
+    """`--record A --output record:B` with music on: B (an output of its own, not the show's
+    recording) carries the sound as A does, as long as its picture."""
+    a, b = tmp_path / "a.mp4", tmp_path / "b.mp4"
+    out = subprocess.run(
+        [sys.executable, "-m", "liveart", "run", "--headless", "--source", "synthetic",
+         "--size", "64x36", "--window", "128x72", "--seconds", "5", "--no-osc", "--midi",
+         "none", "--set", "music.enabled=true", "--record", str(a), "--output", f"record:{b}"],
+        capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stderr
+    assert "recorded" in out.stdout and str(b) in out.stdout, out.stdout
+    for path in (a, b):
+        s = streams(path)
+        assert s["video"]["codec_name"] == "h264"
+        assert "audio" in s and s["audio"]["codec_name"] == "aac", (path, out.stderr)
         assert abs(float(s["audio"]["duration"]) - float(s["video"]["duration"])) < 1 / 30
 
 
