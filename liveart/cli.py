@@ -383,7 +383,7 @@ def cmd_run(args) -> int:
         engine.stop()
         stop_outputs(live_outputs)
         source.stop()
-    print(f"{engine.stats.frames} frames, {engine.stats.fps():.1f} fps"
+    print(f"{engine.stats.frames} frames, {engine.stats.fps(live=False):.1f} fps"
           + recording.summary() + "".join(f", {o.summary()}" for o in live_outputs))
     return 0
 

@@ -26,12 +26,19 @@ class StageStats:
             self._ticks.append(time.monotonic())
             self.frames += 1
 
-    def fps(self) -> float:
+    def fps(self, live: bool = True) -> float:
+        """Frames per second over the window. `live` (the HUD, OSC, the status page): a tick
+        that is late pulls the rate down, so a stalled loop reads as slowing towards 0, not as
+        its last rate for ever. `live=False`: the rate of the ticks that happened (the end of
+        a run's summary, printed after the loop stopped)."""
         with self._lock:
-            if len(self._ticks) < 2:
+            n = len(self._ticks)
+            if n < 2:
                 return 0.0
             span = self._ticks[-1] - self._ticks[0]
-            return (len(self._ticks) - 1) / span if span > 0 else 0.0
+            if live:  # exceeds span only once the next tick is later than one mean interval
+                span = max(span, time.monotonic() - self._ticks[1])
+            return (n - 1) / span if span > 0 else 0.0
 
     def latest_ms(self) -> dict[str, float]:
         with self._lock:

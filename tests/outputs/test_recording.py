@@ -141,7 +141,10 @@ def test_record_over_osc_in_a_running_show(tmp_path):
     osc, query = free_port(), free_port(socket.SOCK_STREAM)
     rec_dir = tmp_path / "rec"
     launch = tmp_path / "launch.mp4"
-    env = dict(os.environ, LIVEART_RECORDINGS_DIR=str(rec_dir))
+    # PASSIVE: torch's OpenMP threads sleep instead of spinning at their barriers; the
+    # encoders and the offline audio beside the dream otherwise starve it on 2 cores (measured:
+    # 0.6 fps with a busy process beside it; see docs/benchmarks.md, "Sharing the CPU")
+    env = dict(os.environ, LIVEART_RECORDINGS_DIR=str(rec_dir), OMP_WAIT_POLICY="PASSIVE")
     listener = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # --osc-out: the music's notes
     listener.bind(("127.0.0.1", 0))
     listener.settimeout(0.1)
