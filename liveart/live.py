@@ -8,7 +8,7 @@ import time
 from . import params
 from .engine import Engine
 from .errors import UserError
-from .outputs.window import INVISIBLE_DRIVERS, HudInfo, Window
+from .outputs.window import HudInfo, Window, fell_back_to_invisible
 
 import pygame  # noqa: E402  (after window: it silences pygame's banner)
 
@@ -52,7 +52,7 @@ def run_window(engine: Engine, args, window_size, actions=None, midi=None) -> No
                     hud=not install, cursor=not install)
     driver = pygame.display.get_driver()
     log.info("window open on the %s video driver", driver)
-    if install and driver in INVISIBLE_DRIVERS and not os.environ.get("SDL_VIDEODRIVER"):
+    if install and fell_back_to_invisible(driver):
         # at boot the service may start before the desktop: exit, and systemd's Restart=always
         # tries again every 3 s until the display is up, instead of a show nobody sees
         window.close()

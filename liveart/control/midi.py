@@ -552,16 +552,12 @@ def _parse_program(t: Any, map_channel, fail) -> ProgramMap:
     return pm
 
 
-def _action_table() -> dict[str, tuple[Callable, int]]:
+def _action_specs() -> tuple[dict[str, tuple[Callable, int]], dict[str, int]]:
+    """The actions' table (name -> handler, required args) and their optional args."""
     from .actions import Actions
 
-    return Actions(None).table  # type: ignore[arg-type]  (only the table is read)
-
-
-def _action_optional() -> dict[str, int]:
-    from .actions import Actions
-
-    return Actions(None).optional  # type: ignore[arg-type]
+    actions = Actions(None)  # type: ignore[arg-type]  (only the tables are read)
+    return actions.table, actions.optional
 
 
 def _seconds(length: Any, fail) -> float:
@@ -574,7 +570,7 @@ def _seconds(length: Any, fail) -> float:
 
 
 def _check_action(name: Any, args: Any, fail) -> tuple[str, tuple]:
-    table = _action_table()
+    table, optionals = _action_specs()
     if not isinstance(args, list):
         args = [args]
     triggers = sorted(n for n, p in params.REGISTRY.items() if p.type == "trigger")
@@ -585,7 +581,7 @@ def _check_action(name: Any, args: Any, fail) -> tuple[str, tuple]:
     if name not in table:
         raise fail(f"unknown action {name!r}; actions are {', '.join(sorted(table) + triggers)}.")
     nargs = table[name][1]
-    optional = _action_optional().get(name, 0)  # record/start, snapshot: a name, or none
+    optional = optionals.get(name, 0)  # record/start, snapshot: a name, or none
     if not nargs <= len(args) <= nargs + optional:
         wanted = f"{nargs} or {nargs + optional}" if optional else f"{nargs}"
         raise fail(f"action {name} takes {wanted} argument(s) in args = [...], got {len(args)}.")

@@ -114,12 +114,17 @@ Segment = tuple[str, tuple[int, int, int]]
 INVISIBLE_DRIVERS = ("offscreen", "dummy")
 
 
+def fell_back_to_invisible(driver: str) -> bool:
+    """Whether `driver` (pygame.display.get_driver()) is one pygame fell back to, silently,
+    because no display answered (no X server, DISPLAY unset or wrong): a window nobody can
+    see. Not when the user chose it on purpose (SDL_VIDEODRIVER)."""
+    return driver in INVISIBLE_DRIVERS and not os.environ.get("SDL_VIDEODRIVER")
+
+
 def _say_if_invisible() -> None:
-    """pygame falls back to its offscreen driver, silently, when no display answers (no X
-    server, DISPLAY unset or wrong): the show would run to a window nobody can see. Say so,
-    unless the user chose that driver on purpose (SDL_VIDEODRIVER)."""
+    """A window nobody can see would let the show run to no one: say so."""
     driver = pygame.display.get_driver()
-    if driver in INVISIBLE_DRIVERS and not os.environ.get("SDL_VIDEODRIVER"):
+    if fell_back_to_invisible(driver):
         log.error("No display answered (DISPLAY=%s), so the window is invisible (pygame's %s "
                   "driver); start an X/Wayland session or set DISPLAY, or use --headless with "
                   "an --output.", os.environ.get("DISPLAY", "unset"), driver)
