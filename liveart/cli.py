@@ -17,7 +17,9 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage error in one sentence with exit code 2."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise UserError(f"{self.prog}: {message}.")
+        # main() says "liveart: " before every error; a subcommand names itself after it
+        where = self.prog.removeprefix("liveart").strip()
+        raise UserError(f"{where}: {message}." if where else f"{message}.")
 
 
 def _add_engine_options(p: argparse.ArgumentParser, render: bool = False) -> None:

@@ -99,6 +99,17 @@ class Param:
         num = min(max(num, self.min), self.max)
         return int(round(num)) if self.type == "int" else num
 
+    def outside_range(self, raw: Any) -> bool:
+        """True when `raw` (as typed in a preset or on the command line) is a number outside
+        this numeric parameter's range; coerce() would clamp it."""
+        if self.type not in ("float", "int") or isinstance(raw, bool):
+            return False
+        try:
+            num = float(raw)
+        except (TypeError, ValueError, OverflowError):
+            return False
+        return math.isfinite(num) and not (self.min <= num <= self.max)
+
     def to_json(self) -> dict:
         return {
             "name": self.name, "type": self.type, "min": self.min, "max": self.max,
@@ -146,8 +157,25 @@ def get(name: str) -> Param:
     try:
         return REGISTRY[name]
     except KeyError:
-        raise UserError(f"Unknown parameter {_short(name)}; valid names are: "
-                        f"{', '.join(sorted(REGISTRY))}.") from None
+        raise UserError(f"Unknown parameter {_short(name)}{did_you_mean(str(name), REGISTRY)}; "
+                        "'liveart params' lists them all.") from None
+
+
+def did_you_mean(name: str, known) -> str:
+    """' (did you mean dream.octaves?)' for the closest known names, or '' when none is close.
+    A name without a dot is compared with the last parts ("octaves" is close to dream.octaves); only
+    the names nearly as close as the best one are offered."""
+    from difflib import SequenceMatcher
+
+    def score(k: str) -> float:
+        if "." in name:
+            return SequenceMatcher(None, name, k).ratio()
+        return SequenceMatcher(None, name, k.rsplit(".", 1)[-1]).ratio()
+
+    scored = sorted(((score(k), k) for k in known), reverse=True)
+    best = scored[0][0] if scored else 0.0
+    close = [k for score, k in scored[:3] if score >= 0.8 and score >= best - 0.05]
+    return f" (did you mean {' or '.join(close)}?)" if close else ""
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -155,7 +183,13 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     if "=" not in text:
         raise UserError(f"--set takes name=value (for example dream.octaves=3), not {_short(text)}.")
     name, value = (s.strip() for s in text.split("=", 1))
-    return name, get(name).coerce(value)
+    p = get(name)
+    coerced = p.coerce(value)
+    # what the user typed is refused when out of range (exit 2), as in a preset file; live
+    # controllers (OSC, MIDI) keep clamping
+    if p.outside_range(value):
+        raise UserError(f"--set {name}={value} is outside its range {p.range_text}.")
+    return name, coerced
 
 
 class ParamStore:

@@ -12,11 +12,14 @@ import argparse
 import math
 from pathlib import Path
 
-import cv2
 import numpy as np
-import torch
+
+from typing import TYPE_CHECKING
 
 from .errors import UserError
+
+if TYPE_CHECKING:  # torch and cv2 load only when a sheet is made: `liveart --help` stays fast
+    import torch
 
 STYLE_NAMES: tuple[str, ...] = (
     "honey-pastel",      # 0  pale sky blue and honey ochre, soft hatching, dark outlines
@@ -81,6 +84,8 @@ def style_label(idx: int) -> str:
 
 # -- contact sheet -----------------------------------------------------------------------------
 def _label(tile_w: int, text: str) -> np.ndarray:
+    import cv2
+
     strip = np.full((SHEET_LABEL, tile_w, 3), 255, np.uint8)
     scale = 0.45
     (tw, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
@@ -100,6 +105,8 @@ def sheet_shape(tile_w: int, tile_h: int, columns: int = SHEET_COLUMNS) -> tuple
 
 def stylize_all(frame_rgb_uint8: np.ndarray, device: torch.device | str = "cpu") -> list[np.ndarray]:
     """The frame in each of the 26 styles, at the frame's size (uint8 RGB)."""
+    import torch
+
     from .models.multistyle import load_multistyle
 
     device = torch.device(device)
@@ -122,6 +129,8 @@ def render_contact_sheet(frame_rgb_uint8: np.ndarray, out_path: str | Path,
     The tiles are at the frame's own size: resize the frame first to choose how big they are
     (the network's strokes have a fixed size in pixels, so small tiles look coarser).
     """
+    import cv2
+
     frame = np.ascontiguousarray(frame_rgb_uint8)
     if frame.ndim != 3 or frame.shape[2] != 3 or frame.dtype != np.uint8:
         raise UserError("The contact sheet needs an RGB picture (h x w x 3, 8 bits).")
@@ -173,6 +182,8 @@ def add_styles_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def _sheet_input(args) -> np.ndarray:
+    import cv2
+
     from .device import parse_size
 
     size = parse_size(args.size) if args.size else None

@@ -29,7 +29,11 @@ def files(tmp_path):
 
 CASES = [
     (["run", "--set", "dream.octaves=lots"], "dream.octaves takes a number from 1 to 6"),
-    (["run", "--set", "dream.octave=3"], "valid names are"),
+    (["run", "--set", "dream.octave=3"], "Unknown parameter 'dream.octave' (did you mean dream.octaves?)"),
+    (["run", "--set", "octaves=3"], "did you mean dream.octaves?"),
+    (["run", "--set", "dream.octaves=9"], "--set dream.octaves=9 is outside its range 1..6"),
+    (["run", "--set", "dream.step_size=5"], "--set dream.step_size=5 is outside its range"),
+    (["render", "{d}/still.png", "{d}/out.png", "--set", "dream.octaves=0"], "outside its range"),
     (["run", "--set", "dream.layer=blocks.99"], "must be one of blocks.0"),
     (["run", "--set", "nonsense"], "name=value"),
     (["run", "--source", "floppy"], "--source must be one of"),
@@ -58,6 +62,7 @@ CASES = [
     (["bench", "--seconds", "0"], "--seconds must be a positive number"),
     (["models", "layers", "alexnet"], "Unknown model 'alexnet'"),
     (["dance"], "invalid choice"),
+    (["run", "--bogus"], "unrecognized arguments: --bogus"),
 ]
 
 
@@ -68,6 +73,28 @@ def test_error_is_one_sentence_and_exit_2(argv, message, files, capsys):
     err = capsys.readouterr().err.strip()
     assert message in err
     assert err.startswith("liveart") and "\n" not in err and "Traceback" not in err
+
+
+def test_the_unknown_name_message_is_short_not_the_whole_registry(capsys):
+    assert main(["run", "--set", "dream.octave=3"]) == 2
+    assert len(capsys.readouterr().err) < 200
+
+
+@pytest.mark.parametrize("argv,prefix", [(["foo"], "liveart: argument command"),
+                                         (["run", "--frames", "x"], "liveart: run: argument --frames")])
+def test_a_usage_error_says_liveart_once(argv, prefix, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(prefix) and err.count("liveart:") == 1
+
+
+def test_help_does_not_load_torch():
+    """`liveart --help` answers at once: building the parser must not import torch (4 s)."""
+    code = ("import sys; from liveart.cli import build_parser; build_parser().format_help(); "
+            "assert 'torch' not in sys.modules, 'torch was imported'; "
+            "assert 'cv2' not in sys.modules, 'cv2 was imported'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_console_script_exits_2_with_a_sentence():
