@@ -141,8 +141,7 @@ def load_preset(name_or_path: str) -> tuple[dict[str, Any], str]:
             value = p.coerce(raw)
         except params.UserError as e:
             raise UserError(f"{where}: {e}") from None
-        if p.type in ("float", "int") and isinstance(raw, (int, float)) and not isinstance(raw, bool) \
-                and not (p.min <= raw <= p.max):
+        if isinstance(raw, (int, float)) and p.outside_range(raw):
             raise UserError(f"{where} sets {name} = {raw}, outside its range "
                             f"{p.range_text}.")
         values[name] = value
