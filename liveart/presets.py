@@ -26,13 +26,14 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 def _shipped_dir() -> Path:
-    """The presets that come with liveart: `presets/` in a checkout, package data when installed."""
-    checkout = Path(__file__).resolve().parent.parent / "presets"
-    if checkout.is_dir():
-        return checkout
-    from importlib.resources import files
+    """The presets that come with liveart: package data (`presets/` of the source tree,
+    packaged as liveart.shipped_presets); the source tree's folder when run uninstalled."""
+    try:
+        from importlib.resources import files
 
-    return Path(str(files("liveart.presets")))
+        return Path(str(files("liveart.shipped_presets")))
+    except ModuleNotFoundError:  # run from a checkout without installing
+        return Path(__file__).resolve().parent.parent / "presets"
 
 
 SHIPPED = _shipped_dir()

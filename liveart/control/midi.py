@@ -285,15 +285,14 @@ class MidiMap:
 
 # -- finding and loading maps ------------------------------------------------------------------
 def _shipped_dir() -> Path:
-    checkout = Path(__file__).resolve().parent.parent.parent / "patches" / "midi"
-    if checkout.is_dir():
-        return checkout
-    try:  # installed: packaged as liveart.midimaps
+    """The shipped maps: package data (`patches/midi/` of the source tree, packaged as
+    liveart.midimaps); the source tree's folder when run uninstalled."""
+    try:
         from importlib.resources import files
 
         return Path(str(files("liveart.midimaps")))
-    except Exception:  # pragma: no cover
-        return checkout
+    except ModuleNotFoundError:  # run from a checkout without installing
+        return Path(__file__).resolve().parent.parent.parent / "patches" / "midi"
 
 
 SHIPPED = _shipped_dir()
