@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from . import params
+from .atomic import write_atomic
 from .errors import UserError
 from .tomlpos import Positions, at_line, read_toml
 from .userdirs import user_presets_dir
@@ -62,17 +63,24 @@ def save_preset(name: str, values: dict[str, Any], description: str = "") -> Pat
     """Write `values` as preset `name` in the user's presets folder; returns the file.
 
     Only plain names are accepted: a name with a path separator or '..' would leave the
-    folder, so it is refused.
+    folder, so it is refused. A disk that can't take the file is one sentence (UserError);
+    the preset that was there before stays.
     """
     name = str(name).strip()
     if not _NAME_OK.match(name) or ".." in name or name.lower().endswith(".toml"):
         raise UserError(f"Preset name {name!r} is not allowed; use letters, digits, space, "
                         "'-', '_' or '.' (no folders).")
-    return write_preset(user_presets_dir() / f"{name}.toml", values, description)
+    path = user_presets_dir() / f"{name}.toml"
+    try:
+        return write_preset(path, values, description)
+    except OSError as e:
+        raise UserError(f"Could not save preset {name!r} to {path}: {e.strerror or e}.") from None
 
 
 def write_preset(path: Path, values: dict[str, Any], description: str = "") -> Path:
-    """Write `values` (registry names) to `path` as preset TOML, atomically."""
+    """Write `values` (registry names) to `path` as preset TOML, atomically (liveart.atomic: a
+    kill or a full disk leaves the old file or the new one, never half); OSError when the file
+    can't be written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tables: dict[str, dict[str, Any]] = {}
     for full, value in sorted(values.items()):
@@ -83,10 +91,7 @@ def write_preset(path: Path, values: dict[str, Any], description: str = "") -> P
     for head, table in tables.items():
         lines.append(f"\n[{head}]")
         lines += [f"{key} = {_toml_value(v)}" for key, v in table.items()]
-    tmp = path.with_suffix(".toml.tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp.replace(path)  # atomic: a crash never leaves half a preset
-    return path
+    return write_atomic(path, "\n".join(lines) + "\n")
 
 
 def _toml_value(v: Any) -> str:
@@ -123,7 +128,6 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
 
 def load_preset(name_or_path: str) -> tuple[dict[str, Any], str]:
     """(validated {param: value}, description); UserError naming the file and the problem."""
-    from . import scenes  # noqa: F401  (declares the scenes' parameters)
 
     path = find_preset(name_or_path)
     text, data = read_toml(path, "Preset")

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Mapping, Sequence
 
+from .atomic import write_atomic
 from .errors import UserError
 
 log = logging.getLogger(__name__)
@@ -205,7 +206,7 @@ def cmd_service(args) -> int:
                         "--dry-run still shows it.")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        write_atomic(path, text)  # systemd never reads half a unit
     except OSError as e:
         raise UserError(f"Can't write {path}: {e.strerror or e}.") from None
     print(f"wrote {path}\nnow run:\n  {ENABLE_COMMAND}\n"

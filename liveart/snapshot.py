@@ -26,6 +26,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import __version__, params
+from .atomic import atomic_file
 from .errors import UserError
 from .userdirs import config_dir
 
@@ -86,8 +87,9 @@ def state_json(store_or_values: Any, scene_spec: str, extra: Mapping[str, Any] |
 # -- PNG files -------------------------------------------------------------------------------
 def write_png(path: str | Path, rgb_uint8: np.ndarray, state: str) -> Path:
     """Write `rgb_uint8` (h x w x 3) as a PNG carrying `state` in a compressed iTXt chunk with
-    the key `liveart`; atomic (a temporary file in the same folder, then a rename). UserError
-    with one sentence when the file can't be written."""
+    the key `liveart`; atomic (liveart.atomic: a kill or a full disk leaves the old file or the
+    new one, never half a picture). UserError with one sentence when the file can't be
+    written."""
     from PIL import Image, PngImagePlugin
 
     path = Path(path)
@@ -96,12 +98,10 @@ def write_png(path: str | Path, rgb_uint8: np.ndarray, state: str) -> Path:
         raise ValueError(f"write_png needs uint8 h x w x 3, not {image.dtype} {image.shape}")
     info = PngImagePlugin.PngInfo()
     info.add_itxt(CHUNK_KEY, state, zip=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        Image.fromarray(image).save(tmp, format="PNG", pnginfo=info, compress_level=6)
-        os.replace(tmp, path)
+        with atomic_file(path) as f:
+            Image.fromarray(image).save(f, format="PNG", pnginfo=info, compress_level=6)
     except OSError as e:
-        tmp.unlink(missing_ok=True)
         raise UserError(f"Could not write {path}: {e.strerror or e}.") from None
     return path
 

@@ -661,10 +661,12 @@ def save_binding(path: str | Path, binding: Binding) -> Path:
         parse_map(tomllib.loads(text), str(path))  # never write a map that won't load
     except tomllib.TOMLDecodeError as e:  # pragma: no cover
         raise UserError(f"MIDI map {path} would not be valid TOML after learning: {e}.") from None
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path
+    from ..atomic import write_atomic
+
+    try:  # atomic: a kill mid-save leaves the old map, never half of one
+        return write_atomic(path, text)
+    except OSError as e:
+        raise UserError(f"Could not save MIDI map {path}: {e.strerror or e}.") from None
 
 
 def _drop_control(text: str, binding: Binding, map_channel: int | None) -> str:
