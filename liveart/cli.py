@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _load_params(args) -> dict[str, Any]:
     """The last run's state (for `run`, unless --fresh), then the preset, then --set on top;
     every value validated (UserError on a bad one)."""
-    from . import params, scenes  # noqa: F401  (importing scenes declares their parameters)
+    from . import params
     from .presets import load_preset
 
     values: dict[str, Any] = {}
@@ -170,7 +170,7 @@ def _prepare(args, for_render: bool = False):
 
 # -- subcommands -----------------------------------------------------------------------------
 def cmd_params(args) -> int:
-    from . import params, scenes  # noqa: F401
+    from . import params
 
     plist = sorted(params.REGISTRY.values(), key=lambda p: p.name)
     if args.json:

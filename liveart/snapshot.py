@@ -42,7 +42,6 @@ _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 def _values_of(store_or_values: Any) -> dict[str, Any]:
     """Every registered parameter's value (triggers excluded): from a ParamStore's targets, a
     Snapshot's values or a plain {name: value} (missing names take their defaults)."""
-    from . import music, scenes  # noqa: F401  (they declare their parameters on import)
 
     if hasattr(store_or_values, "targets"):
         given = store_or_values.targets()
@@ -158,7 +157,6 @@ def state_values(state: Mapping[str, Any], origin: str = "The snapshot") -> dict
     """The state's parameters, each coerced by the registry (clamped to its range). Unknown
     names (a newer or older liveart) and triggers are left out with one log line; a value the
     registry refuses raises UserError naming `origin` and the parameter."""
-    from . import music, scenes  # noqa: F401  (they declare their parameters on import)
 
     raw = state.get("params", {})
     if not isinstance(raw, Mapping):

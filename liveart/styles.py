@@ -11,46 +11,15 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from typing import TYPE_CHECKING
-
 from .errors import UserError
+from .params.style import DEFAULT_STYLE, NUM_STYLES, STYLE_NAMES  # noqa: F401  (declared torch-free)
 
 if TYPE_CHECKING:  # torch and cv2 load only when a sheet is made: `liveart --help` stays fast
     import torch
-
-STYLE_NAMES: tuple[str, ...] = (
-    "honey-pastel",      # 0  pale sky blue and honey ochre, soft hatching, dark outlines
-    "lemon-ink",         # 1  thick black brush lines over flat lemon yellow and white
-    "charcoal-peach",    # 2  charcoal sketch with peach skin tones on pale grey
-    "fauve-ribbons",     # 3  wild ribbons of cobalt, scarlet and orange; the picture dissolves
-    "crimson-poster",    # 4  crimson, cream yellow and pale blue, crosshatched poster paint
-    "amber-oil",         # 5  amber, orange and slate blue oil dabs
-    "indigo-leopard",    # 6  indigo ground with gold leopard spots and pale cell outlines
-    "cobalt-gold",       # 7  bold cobalt blue and gold blocks, dark red shadows
-    "candy-pencil",      # 8  white paper, fine pink, cyan and yellow coloured-pencil lines
-    "teal-mosaic",       # 9  teal and red tesserae on white
-    "rust-oil",          # 10 rust and sepia browns, smooth oil, dark outlines
-    "ochre-etching",     # 11 ochre wash with brown etched lines on cream
-    "lavender-haze",     # 12 blurred lavender and butter yellow, dreamy
-    "lime-cubist",       # 13 acid lime and teal planes with black outlines and red
-    "frost-wash",        # 14 icy pale blue watercolour wash
-    "pastel-leadlight",  # 15 pale stained glass: pastel panes in thin dark leading
-    "twilight-crayon",   # 16 blue and orange directional crayon strokes
-    "brick-weave",       # 17 woven red, orange and blue bricks; pure pattern
-    "sepia-woodcut",     # 18 khaki and brown woodcut lines
-    "starry-swirls",     # 19 Van Gogh night: swirling blue strokes with yellow
-    "scarlet-embers",    # 20 fiery scarlet with dark blue shadows
-    "bubblegum-comic",   # 21 pale blue, bubblegum pink and yellow with fat black cartoon lines
-    "periwinkle-ink",    # 22 ink drawing on periwinkle with cream and red accents
-    "slate-gouache",     # 23 dark slate green and cream, soft gouache
-    "cyanotype",         # 24 navy and teal etched on cream, like a blueprint print
-    "copper-tapestry",   # 25 copper, orange and steel blue crackled tapestry
-)
-NUM_STYLES = len(STYLE_NAMES)
-DEFAULT_STYLE = 19  # starry-swirls: strong paint texture that still keeps the subject readable
 
 SHEET_COLUMNS = 7  # 27 tiles (the input + 26 styles) in 7 x 4
 SHEET_PAD = 6

@@ -109,7 +109,7 @@ class Actions:
 
     # -- scenes ------------------------------------------------------------------------------
     def scene(self, spec: str) -> None:
-        from ..scenes import check_scene_spec
+        from ..params.scene import check_scene_spec
 
         check_scene_spec(str(spec))
         if self._switch_scene is None:

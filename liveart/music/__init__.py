@@ -2,6 +2,5 @@
 
 summary (what the scene publishes each tick) -> composer (notes on a clock) -> synth (built-in
 sound), outputs (MIDI, OSC, the MusicVoice thread) and offline (render_music, mux).
-Importing this package declares the music.* parameters.
+The music.* parameters are declared in liveart/params/music.py.
 """
-from . import composer  # noqa: F401  (declares music.* parameters)

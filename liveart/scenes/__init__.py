@@ -1,4 +1,4 @@
-"""Scenes by name. Importing a scene module declares its parameters in the registry.
+"""Scenes by name (their parameters are declared in liveart/params).
 
 `create_scene("dream+style", ...)` chains scenes: each one works on the previous one's picture.
 """
@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from ..errors import UserError
+from ..params.scene import SCENE_NAMES, check_scene_spec  # noqa: F401  (re-exported)
 from .base import Scene
 from .chain import ChainScene
 from .dream import DreamScene
@@ -14,16 +14,7 @@ from .paint import PaintScene
 from .style import StyleScene
 
 SCENES: dict[str, type[Scene]] = {"dream": DreamScene, "style": StyleScene, "paint": PaintScene}
-
-
-def check_scene_spec(spec: str) -> list[str]:
-    """The scene names in `spec` ('dream', 'dream+style'); UserError for an unknown one."""
-    names = [n.strip() for n in spec.split("+")]
-    for name in names:
-        if name not in SCENES:
-            raise UserError(f"Unknown scene {name!r}; available scenes are: {', '.join(SCENES)} "
-                            "(chain them with +, e.g. dream+style).")
-    return names
+assert tuple(SCENES) == SCENE_NAMES, "liveart/params/scene.py names the scenes"
 
 
 def create_scene(spec: str, device: torch.device, half: bool = False, seed: int = 0) -> Scene:

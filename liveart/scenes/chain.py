@@ -7,15 +7,9 @@ from __future__ import annotations
 
 import torch
 
-from .. import params
 from ..guard import SceneGuard
 from ..params import Snapshot
 from .base import Scene
-
-params.declare("scene.mix", "float", 1.0, "In a chain of scenes (e.g. dream+style): crossfade "
-               "from the first scene's picture (0) to the whole chain's (1).", min=0.0, max=1.0,
-               smoothing=0.15)
-
 
 class ChainScene(Scene):
     def __init__(self, scenes: list[Scene]):

@@ -15,88 +15,21 @@ from __future__ import annotations
 import logging
 import math
 import random
-import re
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import torch
 import torch.nn.functional as F
 
-from .. import params
 from ..errors import UserError
 from ..flow import MotionFollower
-from ..models import BACKBONES, imagenet_class_index, imagenet_labels, load_backbone
+from ..models import BACKBONES, imagenet_labels, load_backbone
 from ..music.summary import summarize
 from ..params import Snapshot
+from ..params.dream import DEFAULT_MODEL, parse_guide  # noqa: F401  (parse_guide: re-exported)
 from .base import Scene
 
 log = logging.getLogger(__name__)
-
-DEFAULT_MODEL = "efficientnet_lite0"
-# every backbone's layers: a layer that isn't in the current model falls back to its default
-_LAYERS = tuple(dict.fromkeys(layer for b in BACKBONES.values() for layer in b.layers))
-_CHANNEL_RE = re.compile(r"^(?:ch|channel):(\d+)$")
-
-
-def parse_guide(text: str) -> tuple[str, int] | None:
-    """`none` -> None; `channel:N`/`ch:N` -> ("channel", N); a class name or index -> ("class", i)."""
-    text = text.strip()
-    if text.lower() in ("", "none", "off"):
-        return None
-    m = _CHANNEL_RE.match(text.lower())
-    if m:
-        return ("channel", int(m.group(1)))
-    return ("class", imagenet_class_index(text))
-
-
-def _check_guide(text: str) -> None:
-    try:
-        parse_guide(text)
-    except UserError as e:
-        raise UserError(f"dream.guide takes none, an ImageNet class name or index, or channel:N; {e}") from None
-
-
-params.declare("dream.model", "enum", DEFAULT_MODEL, "Network the dream runs on: "
-               "efficientnet_lite0 (fast: eyes and faces) or vgg16 (install it with 'liveart "
-               "models install vgg16'; big painterly forms).", choices=tuple(BACKBONES))
-params.declare("dream.layer", "enum", BACKBONES[DEFAULT_MODEL].default_layer,
-               "Layer whose activations the dream amplifies (of dream.model; 'liveart models "
-               "layers NAME' lists them): low layers give strokes and ornament, blocks.8-12 "
-               "eyes and animal faces.", choices=_LAYERS)
-params.declare("dream.octaves", "int", 4, "Number of scales the dream works at (live: cycled one "
-               "per tick, coarse to fine).", min=1, max=6)
-params.declare("dream.octave_scale", "float", 1.4, "Size ratio between octaves.", min=1.1, max=2.0,
-               smoothing=0.2)
-params.declare("dream.steps", "int", 1, "Gradient steps per tick live; per octave in render.",
-               min=1, max=50)
-params.declare("dream.step_size", "float", 0.02, "Pixel change per step (0..1 pixels) times the "
-               "gradient over its mean magnitude.", min=0.0, max=0.2, smoothing=0.15)
-params.declare("dream.jitter", "int", 16, "Random shift of the image before each step, in "
-               "pixels; hides the network's grid.", min=0, max=64, unit="px")
-params.declare("dream.smooth", "float", 0.0, "Blur of the gradient (sigma in pixels): softer, "
-               "larger forms.", min=0.0, max=4.0, unit="px", smoothing=0.15)
-params.declare("dream.persist", "float", 0.95, "How much of the dream's own detail (output minus "
-               "camera) carries into the next tick, so the dream grows without ghosting.",
-               min=0.0, max=1.0, smoothing=0.15)
-params.declare("dream.follow", "bool", True, "Move the carried dream with the camera's motion "
-               "(optical flow), so it stays on what it grew on.")
-params.declare("dream.feedback", "float", 0.0, "How much of the last dreamed output (camera "
-               "included) carries into the next tick: the 'I want more of it' loop.",
-               min=0.0, max=1.0, smoothing=0.15)
-params.declare("dream.zoom", "float", 0.0, "Feedback zoom per tick (0.01 = 1% closer each tick).",
-               min=-0.05, max=0.05, smoothing=0.2)
-params.declare("dream.rotate", "float", 0.0, "Feedback rotation per tick.", min=-5.0, max=5.0,
-               unit="deg", smoothing=0.2)
-params.declare("dream.drift", "float", 0.0, "Feedback sideways drift per tick (positive: right).",
-               min=-8.0, max=8.0, unit="px", smoothing=0.2)
-params.declare("dream.drift_y", "float", 0.0, "Feedback vertical drift per tick (positive: down).",
-               min=-8.0, max=8.0, unit="px", smoothing=0.2)
-params.declare("dream.mix", "float", 1.0, "Blend between the live frame (0) and the dream (1).",
-               min=0.0, max=1.0, smoothing=0.1)
-params.declare("dream.guide", "str", "none", "What to amplify: none (the whole layer), an "
-               "ImageNet class by name or index (e.g. 'tabby cat', 281), or channel:N of the layer.",
-               check=_check_guide)
-params.declare("dream.reset", "trigger", None, "Clear the dream's accumulated state.")
 
 
 class GaussianBlur:

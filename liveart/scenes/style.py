@@ -27,51 +27,14 @@ import logging
 import torch
 import torch.nn.functional as F
 
-from .. import params
 from ..errors import UserError
 from ..params import Snapshot
-from ..stylefolder import check_pictures, check_remote_pictures, resolve_style_image, split_pictures
+from ..stylefolder import resolve_style_image, split_pictures
 from ..frames import to_tensor
-from ..styles import DEFAULT_STYLE, NUM_STYLES, STYLE_NAMES
+from ..params.style import MAX_PICTURES, WEIGHT_PARAMS  # noqa: F401  (re-exported)
 from .base import Scene
 
 log = logging.getLogger(__name__)
-
-WEIGHT_PARAMS = tuple(f"style.w{i}" for i in range(NUM_STYLES))
-for _i, _name in enumerate(STYLE_NAMES):
-    params.declare(WEIGHT_PARAMS[_i], "float", 1.0 if _i == DEFAULT_STYLE else 0.0,
-                   f"Amount of style {_i}, {_name}, in the mix (the weights are normalised to "
-                   "sum 1; all at 0 shows the camera).", min=0.0, max=1.0, smoothing=0.15)
-params.declare("style.strength", "float", 1.0, "Blend between the live frame (0) and the "
-               "stylised picture (1).", min=0.0, max=1.0, smoothing=0.1)
-params.declare("style.preserve_color", "float", 0.0, "Keep the camera's colours: 1 takes only "
-               "the style's brightness (its Y in YCbCr) with the frame's colour.", min=0.0,
-               max=1.0, smoothing=0.15)
-params.declare("style.scale", "float", 1.0, "Size of the strokes: the frame is shrunk by "
-               "1/scale before the network and enlarged back, so 2 paints strokes twice as big "
-               "(a quarter of the work), 0.5 half as big (four times the work).", min=0.25,
-               max=2.0, smoothing=0.2)
-params.declare("style.smooth", "float", 0.5, "Temporal coherence: how much of the last output "
-               "carries along the camera's motion, so the brush texture does not shimmer.",
-               min=0.0, max=1.0, smoothing=0.15)
-
-MAX_PICTURES = 4
-
-
-def _check_pictures(text: str) -> None:
-    check_pictures(text, "style.image", MAX_PICTURES)
-
-
-params.declare("style.image", "str", "", "Any picture as the style: up to 4 paths or names from "
-               "the styles folder, separated by ';' and weighed by style.image_w0..w3 (Magenta's "
-               "arbitrary-style network, about 15 fps on a 2-core CPU); empty: the 26 faders.",
-               check=_check_pictures,
-               remote_check=lambda text: check_remote_pictures(text, "style.image", MAX_PICTURES))
-for _i in range(MAX_PICTURES):
-    params.declare(f"style.image_w{_i}", "float", 1.0, f"Weight of picture {_i} of style.image "
-                   "in the blend of their style vectors.", min=0.0, max=1.0, smoothing=0.15)
-params.declare("style.image_strength", "float", 1.0, "From the camera's own style (0) to the "
-               "pictures' (1): the style vectors are blended.", min=0.0, max=1.0, smoothing=0.15)
 
 # BT.601 luma, the Y of YCbCr: the brightness that preserve_color takes from the style
 _LUMA = (0.299, 0.587, 0.114)

@@ -1,18 +1,17 @@
-"""The parameter registry: every controllable value is declared here once.
+"""The parameter registry: every controllable value is declared once, with `declare()`.
 
 From a declaration come the OSC address, the `liveart params` table, `--set` and preset
-validation, smoothing and the HUD. Scenes declare their parameters with `declare()` at import
-time; nothing else defines a parameter.
+validation, smoothing and the HUD. The declarations themselves are in this package, one module
+per area (dream.py, style.py, ...), so the registry is complete after `import liveart.params`
+and loads neither torch nor numpy.
 """
 from __future__ import annotations
 
 import math
-import threading
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
-from .errors import UserError
+from ..errors import UserError
 
 OSC_PREFIX = "/liveart/"
 
@@ -190,141 +189,3 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     if p.outside_range(value):
         raise UserError(f"--set {name}={value} is outside its range {p.range_text}.")
     return name, coerced
-
-
-class ParamStore:
-    """Thread-safe current values. Controllers write at any time; the engine takes one
-    smoothed snapshot per tick.
-
-    `set()` records a target; `snapshot()` moves each smoothed value toward its target by the
-    time elapsed since the last snapshot, so a MIDI fader's steps become a glide.
-    """
-
-    def __init__(self, overrides: dict[str, Any] | None = None):
-        from . import music, scenes  # noqa: F401  (they declare their parameters on import)
-
-        self._lock = threading.Lock()
-        self._target = {n: p.default for n, p in REGISTRY.items() if p.type != "trigger"}
-        self._current = dict(self._target)
-        self._triggers: set[str] = set()
-        self._changed: dict[str, float] = {}  # name -> monotonic time of last change, for the HUD
-        self._last_snapshot = None
-        self._morph: _Morph | None = None
-        for name, value in (overrides or {}).items():
-            self.set(name, value, immediate=True)
-
-    def set(self, name: str, value: Any, immediate: bool = False) -> Any:
-        """Coerce, clamp and store; returns the stored value. Triggers fire on next tick.
-
-        A value set by hand during a morph takes that parameter out of the morph: the
-        performer wins.
-        """
-        p = get(name)
-        v = p.coerce(value)
-        with self._lock:
-            if p.type == "trigger":
-                self._triggers.add(name)
-            else:
-                self._target[name] = v
-                if immediate or p.smoothing <= 0 or p.type != "float":
-                    self._current[name] = v
-                if self._morph is not None:
-                    self._morph.targets.pop(name, None)
-            self._changed[name] = time.monotonic()
-        return v
-
-    def morph(self, values: dict[str, Any], seconds: float, now: float | None = None) -> None:
-        """Glide to `values` over `seconds`: numbers move continuously, discrete parameters
-        (choices, switches, text) switch at the midpoint. 0 seconds applies them at once."""
-        targets = {n: get(n).coerce(v) for n, v in values.items() if get(n).type != "trigger"}
-        if seconds <= 0:
-            self.update(targets, immediate=True)
-            return
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            self._morph = _Morph({n: self._current[n] for n in targets}, targets, now, seconds)
-
-    def morphing(self) -> bool:
-        with self._lock:
-            return self._morph is not None
-
-    def update(self, values: dict[str, Any], immediate: bool = False) -> None:
-        for k, v in values.items():
-            self.set(k, v, immediate=immediate)
-
-    def get(self, name: str) -> Any:
-        with self._lock:
-            return self._target[name]
-
-    def targets(self) -> dict[str, Any]:
-        with self._lock:
-            return dict(self._target)
-
-    def recently_changed(self, seconds: float = 2.0) -> list[str]:
-        now = time.monotonic()
-        with self._lock:
-            return [n for n, t in self._changed.items() if now - t < seconds]
-
-    def last_changed(self) -> str | None:
-        """The parameter changed most recently (by anyone), if any."""
-        with self._lock:
-            live = {n: t for n, t in self._changed.items() if REGISTRY[n].type != "trigger"}
-        return max(live, key=live.get) if live else None
-
-    def snapshot(self, now: float | None = None) -> "Snapshot":
-        now = time.monotonic() if now is None else now
-        with self._lock:
-            dt = 0.0 if self._last_snapshot is None else now - self._last_snapshot
-            self._last_snapshot = now
-            if self._morph is not None:
-                self._step_morph(now)
-            for name, target in self._target.items():
-                p = REGISTRY[name]
-                if p.type == "float" and p.smoothing > 0 and self._current[name] != target:
-                    a = 1.0 - math.exp(-dt / p.smoothing)
-                    cur = self._current[name] + (target - self._current[name]) * a
-                    if abs(cur - target) < 1e-4 * (p.max - p.min):
-                        cur = target
-                    self._current[name] = cur
-            triggers = frozenset(self._triggers)
-            self._triggers.clear()
-            return Snapshot(dict(self._current), triggers)
-
-    def _step_morph(self, now: float) -> None:
-        m = self._morph
-        t = min(max((now - m.t0) / m.seconds, 0.0), 1.0)
-        ease = t * t * (3.0 - 2.0 * t)  # smoothstep: no jolt at either end
-        for name, target in m.targets.items():
-            p, start = REGISTRY[name], m.start[name]
-            if p.type == "float":
-                v = start + (target - start) * ease
-            elif p.type == "int":
-                v = int(round(start + (target - start) * ease))
-            else:
-                v = target if t >= 0.5 else start
-            self._target[name] = self._current[name] = v
-            self._changed[name] = now
-        if t >= 1.0:
-            self._morph = None
-
-
-@dataclass
-class _Morph:
-    start: dict[str, Any]
-    targets: dict[str, Any]
-    t0: float
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Snapshot:
-    """One tick's view of every parameter: read with snap['dream.octaves']."""
-
-    values: dict[str, Any]
-    triggers: frozenset[str] = field(default_factory=frozenset)
-
-    def __getitem__(self, name: str) -> Any:
-        return self.values[name]
-
-    def fired(self, name: str) -> bool:
-        return name in self.triggers
