@@ -63,7 +63,7 @@ def declare():
     from liveart import params
     for i in range(300):
         params.declare(f"kill.p{i:03d}", "str", "", "a parameter of the kill test")
-    return [{f"kill.p{i:03d}": f"{v}{i}-" * 80 for i in range(300)} for v in "AB"]
+    return [{f"kill.p{i:03d}": f"{v}{i}-" * 200 for i in range(300)} for v in "AB"]
 
 if mode == "preset":
     from liveart.presets import write_preset
@@ -99,8 +99,9 @@ elif mode == "laststate":
     for n in (0, 1):
         save(n)
         shutil.copyfile(target, refs / f"{n}")
+start = time.monotonic()
 save(0)
-print("ready", flush=True)
+print(f"ready {time.monotonic() - start:.4f}", flush=True)  # how long one save takes here
 n = 1
 while True:
     save(n)
@@ -108,7 +109,8 @@ while True:
 '''
 
 
-def _wait_ready(proc: subprocess.Popen, timeout: float = 30.0) -> None:
+def _wait_ready(proc: subprocess.Popen, timeout: float = 30.0) -> float:
+    """Wait for the child's "ready SECONDS"; returns how long one of its saves takes."""
     end = time.monotonic() + timeout
     line = b""
     while not line.endswith(b"\n"):
@@ -121,7 +123,9 @@ def _wait_ready(proc: subprocess.Popen, timeout: float = 30.0) -> None:
             proc.wait()
             raise AssertionError(f"the saving child died: {proc.stderr.read().decode()[-2000:]}")
         line += chunk
-    assert line == b"ready\n", line
+    word, seconds = line.split()
+    assert word == b"ready", line
+    return float(seconds)
 
 
 def check_preset(data: bytes) -> None:
@@ -152,11 +156,13 @@ def kill_loop(mode: str, target: Path, iterations: int, tmp_path: Path, check) -
         proc = subprocess.Popen([sys.executable, "-c", CHILD, mode, str(target), str(refs)],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
-            _wait_ready(proc)
+            one_save = _wait_ready(proc)
             if not versions:
                 versions = [(refs / "0").read_bytes(), (refs / "1").read_bytes()]
                 assert versions[0] != versions[1]
-            time.sleep(rng.uniform(0.0, 0.08))  # a save takes ~10-40 ms: any point of a few
+            # any moment of the next two saves (of version 1, then 0), however fast this
+            # machine saves: each version is then the outcome about half the time
+            time.sleep(rng.uniform(0.0, 2 * one_save))
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
@@ -186,8 +192,8 @@ def test_a_save_killed_at_any_moment_leaves_the_old_or_the_new_file(mode, iterat
         check = check_png if mode == "png" else check_preset
     outcomes = kill_loop(mode, target, iterations, tmp_path, check)
     # the kills really landed inside saves (a temporary file was left), and both versions
-    # were seen: the test caught the saver in the act, not between saves
-    assert outcomes["killed mid-save"] >= iterations // 2, outcomes
+    # were seen (the saves did replace the file; all alike by chance: 2 in 2**iterations)
+    assert outcomes["killed mid-save"] >= iterations // 3, outcomes
     assert outcomes[0] and outcomes[1], outcomes
 
 
