@@ -206,33 +206,13 @@ def _params_markdown(plist) -> str:
         rng = rng.replace("|", "\\|")  # a bare | would end the table cell
         lines.append(f"| `{p.address}` | {tag} ({p.type}) | {rng} | {default} | {p.unit} | "
                      f"{p.description} |")
-    lines += ["", "## Actions", "",
-              "| address | arguments | what it does |", "|---|---|---|",
-              "| `/liveart/preset/load` | s name | load a preset |",
-              "| `/liveart/preset/save` | s name | save the current state as a user preset |",
-              "| `/liveart/preset/morph` | s name, f seconds | glide to a preset |",
-              "| `/liveart/scene` | s spec | change scene (e.g. `dream`, `dream+style`) |",
-              "| `/liveart/snapshot` | none, or s name | save the output picture, full size, as a "
-              "PNG carrying every parameter (in the snapshots folder) |",
-              "| `/liveart/record/start` | none, or s name | record the output (and the music) to a "
-              "video in the recordings folder (no name: `liveart-YYYYmmdd-HHMMSS.mp4`) |",
-              "| `/liveart/record/stop` | none | stop recording |",
-              "| `/liveart/record/toggle` | none | start or stop recording (key C) |",
-              "", "## Sent to every --osc-out target", "",
-              "| address | arguments |", "|---|---|",
-              "| every parameter address | its new value, on every change |",
-              "| `/liveart/stats/fps` | f, about 10 times a second |",
-              "| `/liveart/health/fps` | f: frames per second, once a second |",
-              "| `/liveart/health/rss_mb` | f: the process's resident memory in MB, once a second |",
-              "| `/liveart/health/temp_c` | f: the hottest temperature sensor in degrees C, once a second (where one can be read) |",
-              "| `/liveart/health/error` | s: the last error logged, `\"\"` if none, once a second |",
-              "| `/liveart/net/labels` | s s s: the network's top-3 ImageNet labels |",
-              "| `/liveart/net/energy` | f...: the layer's overall energy, then its strongest channels' |",
-              "| `/liveart/net/channels` | i...: the strongest channels' numbers |",
-              "| `/liveart/net/novelty` | f: 0..1, change since the last tick |",
-              "| `/liveart/net/centroid` | f f: where the energy sits, 0..1 |",
-              "| `/liveart/music/note` | i i f: pitch, velocity, seconds (while music plays) |",
-              "| `/liveart/music/chord` | i i i: a chord change (while music plays) |"]
+    from .params.actions import ACTIONS, READOUTS
+
+    lines += ["", "## Actions", "", "| address | arguments | what it does |", "|---|---|---|"]
+    lines += [f"| `{a.address}` | {a.arguments_text} | {a.description} |" for a in ACTIONS.values()]
+    lines += ["", "## Sent to every --osc-out target", "", "| address | arguments |", "|---|---|",
+              "| every parameter address | its new value, on every change |"]
+    lines += [f"| `{r.address}` | {r.arguments} |" for r in READOUTS]
     return "\n".join(lines)
 
 

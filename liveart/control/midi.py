@@ -550,25 +550,18 @@ def _parse_program(t: Any, map_channel, fail) -> ProgramMap:
     return pm
 
 
-def _action_specs() -> tuple[dict[str, tuple[Callable, int]], dict[str, int]]:
-    """The actions' table (name -> handler, required args) and their optional args."""
-    from .actions import Actions
-
-    actions = Actions(None)  # type: ignore[arg-type]  (only the tables are read)
-    return actions.table, actions.optional
-
-
 def _seconds(length: Any, fail) -> float:
-    from .actions import Actions
+    from ..params.actions import morph_seconds
 
     try:
-        return Actions(None)._seconds(length)  # type: ignore[arg-type]
+        return morph_seconds(length)
     except UserError as e:
         raise fail(str(e)) from None
 
 
 def _check_action(name: Any, args: Any, fail) -> tuple[str, tuple]:
-    table, optionals = _action_specs()
+    from ..params.actions import ACTIONS
+
     if not isinstance(args, list):
         args = [args]
     triggers = sorted(n for n, p in params.REGISTRY.items() if p.type == "trigger")
@@ -576,10 +569,10 @@ def _check_action(name: Any, args: Any, fail) -> tuple[str, tuple]:
         if args:
             raise fail(f"{name} is a trigger and takes no args.")
         return name, ()
-    if name not in table:
-        raise fail(f"unknown action {name!r}; actions are {', '.join(sorted(table) + triggers)}.")
-    nargs = table[name][1]
-    optional = optionals.get(name, 0)  # record/start, snapshot: a name, or none
+    if name not in ACTIONS:
+        raise fail(f"unknown action {name!r}; actions are {', '.join(sorted(ACTIONS) + triggers)}.")
+    nargs = ACTIONS[name].nargs
+    optional = len(ACTIONS[name].optional)  # record/start, snapshot: a name, or none
     if not nargs <= len(args) <= nargs + optional:
         wanted = f"{nargs} or {nargs + optional}" if optional else f"{nargs}"
         raise fail(f"action {name} takes {wanted} argument(s) in args = [...], got {len(args)}.")
@@ -608,8 +601,7 @@ def _coerce(p: params.Param, raw: Any, fail) -> Any:
         value = p.coerce(raw)
     except UserError as e:
         raise fail(str(e)) from None
-    if p.type in ("float", "int") and isinstance(raw, (int, float)) and not isinstance(raw, bool) \
-            and not p.min <= raw <= p.max:
+    if isinstance(raw, (int, float)) and p.outside_range(raw):
         raise fail(f"{raw} is outside {p.name}'s range {p.range_text}.")
     return value
 

@@ -42,6 +42,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from .. import params
 from ..errors import UserError
 from ..params import OSC_PREFIX, Param, ParamStore
+from ..params.actions import ACTIONS
 
 log = logging.getLogger(__name__)
 
@@ -467,11 +468,11 @@ class OscServer:
         return route
 
     def _current_routes_key(self) -> tuple[int, int]:
-        return len(params.REGISTRY), len(getattr(self.actions, "table", {}))
+        return len(params.REGISTRY), len(ACTIONS) if self.actions is not None else 0
 
     def _build_routes(self) -> None:
         routes: dict[str, tuple[str, Any]] = {}
-        for name in getattr(self.actions, "table", {}):
+        for name in (ACTIONS if self.actions is not None else ()):
             routes[OSC_PREFIX + name] = ("action", name)
         for p in params.REGISTRY.values():
             routes[p.address] = ("trigger", p.name) if p.type == "trigger" else ("param", p)

@@ -10,10 +10,9 @@ from pathlib import Path
 
 import pytest
 
-import liveart.scenes  # noqa: F401  (declares the scene parameters)
-from liveart.control.actions import Actions
+from liveart.params.actions import ACTIONS
 from liveart.control.osc import DEFAULT_HOST, DEFAULT_PORT
-from liveart.params import OSC_PREFIX, REGISTRY, ParamStore
+from liveart.params import OSC_PREFIX, REGISTRY
 from liveart.presets import list_presets
 from liveart.scenes import check_scene_spec
 
@@ -107,7 +106,7 @@ def test_every_cord_joins_an_outlet_and_an_inlet_that_exist(patcher, boxes):
 
 def test_every_osc_address_is_one_liveart_knows(boxes):
     params = {p.address for p in REGISTRY.values()}
-    actions = {OSC_PREFIX + a for a in Actions(ParamStore()).table}
+    actions = {OSC_PREFIX + a for a in ACTIONS}
     osc_source = (ROOT / "liveart" / "control" / "osc.py").read_text()
     for address in STATS:
         assert f'OSC_PREFIX + "{address.removeprefix(OSC_PREFIX)}"' in osc_source, address

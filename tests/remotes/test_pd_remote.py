@@ -31,10 +31,9 @@ import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.udp_client import SimpleUDPClient
 
-import liveart.scenes  # noqa: F401  (declares the scene parameters)
-from liveart.control.actions import Actions
+from liveart.params.actions import ACTIONS
 from liveart.control.osc import DEFAULT_PORT
-from liveart.params import OSC_PREFIX, REGISTRY, ParamStore
+from liveart.params import OSC_PREFIX, REGISTRY
 from liveart.presets import list_presets
 from liveart.scenes import check_scene_spec
 
@@ -123,8 +122,7 @@ def messages(atoms: list[str]) -> list[list[str]]:
 
 
 def known_addresses() -> set[str]:
-    actions = Actions(ParamStore())
-    return {p.address for p in REGISTRY.values()} | {OSC_PREFIX + a for a in actions.table}
+    return {p.address for p in REGISTRY.values()} | {OSC_PREFIX + a for a in ACTIONS}
 
 
 # -- static checks --------------------------------------------------------------------------------

@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 from pythonosc.osc_message import OscMessage
 
-import liveart.scenes  # noqa: F401  (declares the scene parameters)
-from liveart.control.actions import Actions
+from liveart.params.actions import ACTIONS
 from liveart.control.osc import OscOut
 from liveart.control.oscquery import OscQueryServer
-from liveart.params import OSC_PREFIX, REGISTRY, ParamStore
+from liveart.params import OSC_PREFIX, REGISTRY
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "patches" / "touchdesigner" / "liveart_callbacks.py"
@@ -225,7 +224,7 @@ def test_it_sends_liveart_s_addresses(td):
     assert sent == [("/liveart/dream/octaves", [3]), ("/liveart/dream/layer", ["blocks.8"]),
                     ("/liveart/preset/morph", ["deep-eyes", 8]), ("/liveart/dream/reset", [1])]
     known = {p.address for p in REGISTRY.values()}
-    known |= {OSC_PREFIX + a for a in Actions(ParamStore()).table}
+    known |= {OSC_PREFIX + a for a in ACTIONS}
     assert {a for a, _ in sent} <= known
 
 
