@@ -40,7 +40,9 @@ def _load_efficientnet_lite0() -> torch.nn.Module:
     model = EfficientNetLite0()
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(state, strict=True)
-    return model.eval().requires_grad_(False)
+    from .fold import fold_batchnorm
+
+    return fold_batchnorm(model.eval().requires_grad_(False))
 
 
 def _load_vgg16() -> torch.nn.Module:

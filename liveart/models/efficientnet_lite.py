@@ -84,6 +84,17 @@ class EfficientNetLite0(nn.Module):
         self._bn1 = nn.BatchNorm2d(1280, eps=_BN_EPS)
         self._fc = nn.Linear(1280, 1000)
 
+    def conv_bn_pairs(self):
+        """(module, conv attribute, BatchNorm attribute) of every conv followed by a BN, for
+        models.fold.fold_batchnorm."""
+        yield self, "_conv_stem", "_bn0"
+        for block in self._blocks:
+            if block.has_expand:
+                yield block, "_expand_conv", "_bn0"
+            yield block, "_depthwise_conv", "_bn1"
+            yield block, "_project_conv", "_bn2"
+        yield self, "_conv_head", "_bn1"
+
     @staticmethod
     def layer_names() -> list[str]:
         return [f"blocks.{i}" for i in range(len(_BLOCKS))] + ["head"]
