@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from .. import params
-from ..errors import UserError
-from ..tomlpos import Positions, at_line, read_toml
-from ..userdirs import config_dir
+from ... import params
+from ...errors import UserError
+from ...tomlpos import Positions, at_line, read_toml
+from ...userdirs import config_dir
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -292,7 +292,7 @@ def _shipped_dir() -> Path:
 
         return Path(str(files("liveart.midimaps")))
     except ModuleNotFoundError:  # run from a checkout without installing
-        return Path(__file__).resolve().parent.parent.parent / "patches" / "midi"
+        return Path(__file__).resolve().parents[3] / "patches" / "midi"
 
 
 SHIPPED = _shipped_dir()
@@ -536,7 +536,7 @@ def _parse_program(t: Any, map_channel, fail) -> ProgramMap:
     presets = t.get("presets", [])
     if not isinstance(presets, list) or not all(isinstance(s, str) for s in presets) or len(presets) > 128:
         raise fail("program: presets must be a list of up to 128 preset names.")
-    from ..presets import find_preset
+    from ...presets import find_preset
 
     for name in presets:
         try:
@@ -551,7 +551,7 @@ def _parse_program(t: Any, map_channel, fail) -> ProgramMap:
 
 
 def _seconds(length: Any, fail) -> float:
-    from ..params.actions import morph_seconds
+    from ...params.actions import morph_seconds
 
     try:
         return morph_seconds(length)
@@ -560,7 +560,7 @@ def _seconds(length: Any, fail) -> float:
 
 
 def _check_action(name: Any, args: Any, fail) -> tuple[str, tuple]:
-    from ..params.actions import ACTIONS
+    from ...params.actions import ACTIONS
 
     if not isinstance(args, list):
         args = [args]
@@ -578,7 +578,7 @@ def _check_action(name: Any, args: Any, fail) -> tuple[str, tuple]:
         raise fail(f"action {name} takes {wanted} argument(s) in args = [...], got {len(args)}.")
     args = [str(a) if not isinstance(a, (int, float)) or isinstance(a, bool) else a for a in args]
     if name in ("preset/load", "preset/morph"):
-        from ..presets import find_preset
+        from ...presets import find_preset
 
         try:
             find_preset(str(args[0]))
@@ -587,7 +587,7 @@ def _check_action(name: Any, args: Any, fail) -> tuple[str, tuple]:
         if name == "preset/morph":
             _seconds(args[1], fail)
     elif name == "scene":
-        from ..params.scene import check_scene_spec
+        from ...params.scene import check_scene_spec
 
         try:
             check_scene_spec(str(args[0]))
@@ -652,7 +652,7 @@ def save_binding(path: str | Path, binding: Binding) -> Path:
         parse_map(tomllib.loads(text), str(path))  # never write a map that won't load
     except tomllib.TOMLDecodeError as e:  # pragma: no cover
         raise UserError(f"MIDI map {path} would not be valid TOML after learning: {e}.") from None
-    from ..atomic import write_atomic
+    from ...atomic import write_atomic
 
     try:  # atomic: a kill mid-save leaves the old map, never half of one
         return write_atomic(path, text)
@@ -918,7 +918,7 @@ class MidiHandler:
         if pm.presets:
             names = list(pm.presets)
         else:
-            from ..presets import list_presets
+            from ...presets import list_presets
 
             names = list(list_presets())
         if program >= len(names):
