@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from .errors import UserError
 from .frames import compose, to_tensor
-from .outputs.recorder import _FOURCC, open_writer
+from .outputs.recorder import _FOURCC, Recorder
 from .params import ParamStore
 from .scenes.base import Scene
 from .sources.files import open_video, read_image
@@ -46,7 +46,7 @@ def render_file(input_path: str, output_path: str, kind: str, scene: Scene, stor
                 device: torch.device, size: tuple[int, int] | None, music: str | None = None,
                 extra: dict | None = None) -> int:
     """Render and return the number of frames written. `music`: also write the WAV the frames
-    would have played (and mux it into a video output when ffmpeg is there). A PNG output
+    would have played (and put it into the video output). A PNG output
     carries the parameter state (liveart.snapshot; `extra`: more keys for it)."""
     if music and kind == "image":
         raise UserError("--music needs a video: an image has no duration.")
@@ -64,25 +64,27 @@ def render_file(input_path: str, output_path: str, kind: str, scene: Scene, stor
         return 1
     cap, frame, fps = open_video(input_path)
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) or None
-    writer = open_writer(output_path, fps, (frame.shape[1], frame.shape[0]))
+    writer = Recorder(output_path, fps, blocking=True)  # H.264 through PyAV, every frame
     written = 0
     summaries = []
     try:
         with tqdm(total=total, desc="render", unit="frame") as bar:
             while frame is not None:
                 out = _dream(frame, scene, store, device, size)
-                writer.write(cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
+                writer.write(out)
                 summaries.append(getattr(scene, "summary", None))
                 written += 1
                 bar.update()
                 ok, bgr = cap.read()
                 frame = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if ok else None
     finally:
-        writer.release()
+        writer.close()
         cap.release()
+    if writer.failed:
+        raise UserError(f"Could not write {output_path}: {writer.error}.")
     if music:
         from .music.offline import mux, render_music
 
         render_music(summaries, fps, written / fps, store.snapshot(), music)
-        mux(output_path, music)
+        mux(output_path, music, written / fps)
     return written

@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import subprocess
 import wave
 from pathlib import Path
 from typing import Any, Mapping
@@ -52,26 +50,50 @@ def render_music(summaries, fps: float, seconds: float, store_snapshot, path: st
     return audio, events
 
 
-def mux(video: str, wav: str) -> bool:
-    """Put `wav` into `video` as its soundtrack (in place). False, with one log line, when
-    ffmpeg is missing or fails."""
-    ffmpeg = shutil.which("ffmpeg")
-    if ffmpeg is None:
-        log.warning("ffmpeg not found; the music is in %s, not in %s.", wav, video)
-        return False
+def mux(video: str, wav: str, duration: float | None = None) -> bool:
+    """Put `wav` into `video` as its soundtrack (in place), through PyAV: the picture is copied
+    as it is, the sound encoded (AAC; PCM in an AVI), interleaved with it and cut to
+    `duration` (default: the picture's length). False, with one log line, when that fails
+    (the music then stays in the WAV)."""
+    import av
+
+    from ..outputs.recorder import AudioTrack, _container_options, count_frames
+
     src = Path(video)
+    ext = src.suffix.lower()
     tmp = src.with_name(src.stem + ".music-tmp" + src.suffix)
-    cmd = [ffmpeg, "-y", "-loglevel", "error", "-i", str(src), "-i", str(wav), "-c:v", "copy",
-           "-c:a", "aac", "-shortest", str(tmp)]
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
-    except (OSError, subprocess.TimeoutExpired) as e:
-        log.warning("ffmpeg could not add the music to %s (%s).", video, e)
-        return False
-    if r.returncode != 0 or not tmp.is_file():
-        log.warning("ffmpeg could not add the music to %s: %s", video,
-                    (r.stderr.strip().splitlines() or ["unknown error"])[-1])
+        with wave.open(str(wav), "rb") as w:
+            sr, ch = w.getframerate(), w.getnchannels()
+            pcm = np.frombuffer(w.readframes(w.getnframes()), "<i2").reshape(-1, ch)
+        sound = pcm[:, [0, 0]] if ch == 1 else pcm[:, :2]
+        sound = sound.astype(np.float32) / 32768.0
+        with av.open(str(src)) as inp:
+            vin = inp.streams.video[0]
+            if duration is None:
+                duration = count_frames(str(src)) / float(vin.average_rate or vin.guessed_rate)
+            total = min(len(sound), int(round(duration * sr)))
+            with av.open(str(tmp), "w", options=_container_options(ext)) as out:
+                vout = out.add_stream_from_template(vin)
+                track = AudioTrack(out, ext, sr, out.mux)
+                pos = 0
+                for p in inp.demux(vin):
+                    if not p.size:
+                        continue
+                    # the sound up to a little past this frame first: the two interleave
+                    t = float(p.dts * p.time_base) if p.dts is not None else 0.0
+                    upto = min(total, int(t * sr) + 4096)
+                    if upto > pos:
+                        track.write(sound[pos:upto])
+                        pos = upto
+                    p.stream = vout
+                    out.mux(p)
+                track.write(sound[pos:total])
+                track.close()
+    except (OSError, av.FFmpegError, ValueError, EOFError, wave.Error, IndexError) as e:
         tmp.unlink(missing_ok=True)
+        log.warning("Could not add the music to %s (%s); it is in %s.", video,
+                    str(getattr(e, "strerror", None) or e).rstrip("."), wav)
         return False
     os.replace(tmp, src)
     return True

@@ -1,24 +1,41 @@
 """Recording the output to a video file, in its own thread so a slow disk never holds a tick.
 
-Backends: ffmpeg (H.264 via libx264, else MPEG-4 part 2) when `ffmpeg` is on PATH, raw RGB
-frames piped to it; OpenCV's VideoWriter (mp4v) otherwise.
+Writing goes through PyAV (its wheels bundle FFmpeg with libx264 and the AAC encoder): H.264
+yuv420p (CRF 18, preset veryfast; h264_nvenc when CUDA is present and that encoder opens; the
+built-in mpeg4 only if a PyAV build lacks libx264), and the music's sound as AAC in the same
+container, interleaved as it is recorded. An odd frame size is padded to even (yuv420p needs it).
+No ffmpeg binary and no OpenCV writer: PyAV is a required dependency, and when it cannot open a
+container (a bad folder, no permission) OpenCV's writer, built on FFmpeg too, could not either.
+
+Crash-safe files. A SIGKILL, a power cut or a frozen machine must leave a playable file up to
+about the last second. .mp4/.mov/.m4v are fragmented MP4 (`movflags=frag_keyframe+delay_moov+
+default_base_moof`): a keyframe every second (GOP = fps) starts a fragment that goes to disk
+whole (flush_packets), so a file cut anywhere holds every fragment before the cut.
+`delay_moov` rather than `empty_moov`: the header is written with the first fragment, once the
+encoders' first timestamps are known, so it carries the edit lists that put the first frame at
+t=0 (B-frames) and drop the AAC encoder's priming; with `empty_moov` the picture starts 67 ms
+late and the sound 21 ms late (measured). .mkv is Matroska with a cluster at least every second
+(a cut file plays too). .avi plays after a cut as well (FFmpeg's AVI reader needs no index);
+it holds what AVI was made for, MPEG-4 part 2 without B-frames and PCM sound: AVI stores no
+presentation times, and FFmpeg's reader shows H.264 from it a frame late (two with AAC). Nothing is remuxed at a clean stop: every
+player and editor reads fragmented MP4 (OpenCV and PyAV included).
 
 Timing. A live show does not tick at exactly --fps, so in live mode (blocking=False) every frame
 is stamped with its wall-clock time (time.monotonic() at `write`) relative to the first frame,
 and the worker turns that into a constant-frame-rate file: a frame stamped t goes to slot
 round(t * fps); a gap is filled by repeating the previous frame, and of two frames in one slot
-the newer wins (what ffmpeg's -vsync cfr does). Constant frame rate rather than variable
-timestamps because: every editor, player and VJ tool handles CFR; the rawvideo pipe carries no
-per-frame timestamps (ffmpeg's -use_wallclock_as_timestamps would stamp the time ffmpeg *reads*
-a frame, after our queue and the pipe's buffer, not when the show made it); the OpenCV fallback
-can only write CFR, so both backends share one timing rule; and frame i sits at exactly i/fps,
-which is what the audio is aligned to. The error is at most half a frame.
-In blocking mode (headless runs, renders) every frame is written once, at i/fps.
+the newer wins. Constant frame rate because every editor, player and VJ tool handles it, and
+frame i sits at exactly i/fps, which is what the audio is aligned to. The error is at most half
+a frame. In blocking mode (headless runs, renders) every frame is written once, at i/fps.
 
-Audio: an optional `audio` object (see liveart/outputs/recording.py) is told the first frame's
-wall-clock time and the WAV to fill (`begin(t_first, wav)`) and, at `close`, finishes that WAV
-(`finish(duration, video_time) -> bool`: True when there is sound) so that it starts at the
-first frame and lasts as long as the video; it is then muxed in (-c:v copy -c:a aac).
+Sound: an optional `audio` object (VoiceAudio in liveart/outputs/recording.py) is told the first
+frame's wall-clock time (`begin(t_first, video_time)`); the worker asks it for the samples that
+are ready (`pull(video_end, last_t)`) after every frame and at least every 0.1 s, and at the end
+for the rest, exactly as long as the video (`finish(duration)`). Sample 0 is the first frame.
+
+Errors: an encoder or write error (disk full: an OSError from PyAV) ends the recording with one
+log line; an MP4 is cut back to its last whole fragment, `written` is recounted from the file,
+and the show goes on.
 """
 from __future__ import annotations
 
@@ -28,127 +45,278 @@ import functools
 import logging
 import os
 import queue
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
 import cv2
 import numpy as np
+from av.video.frame import PictureType
 
 from ..errors import UserError
 
 log = logging.getLogger(__name__)
 
-_FOURCC = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "MJPG", ".mkv": "MJPG"}
-
-
-def open_writer(path: str, fps: float, size: tuple[int, int]) -> cv2.VideoWriter:
-    """An OpenCV writer for `path` (codec from the extension); one sentence when it can't open."""
-    _check_path(path)
-    ext = Path(path).suffix.lower()
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*_FOURCC[ext]), fps, size)
-    if not writer.isOpened():
-        raise UserError(f"Cannot record to {path}: OpenCV could not open a video writer there.")
-    return writer
+EXTENSIONS = (".mp4", ".m4v", ".mov", ".mkv", ".avi")
+_FOURCC = EXTENSIONS  # the old name: cli.py and render.py check extensions against it
+_MP4 = (".mp4", ".m4v", ".mov")
+MOVFLAGS = "frag_keyframe+delay_moov+default_base_moof"
+AUDIO_EVERY = 0.1     # s: the worker takes the sound at least this often, frames or not
+KEY_EVERY = 1.0       # s of wall clock: a headless show slower than --fps still gets a keyframe
+#                       (a fragment on disk) this often, not only every fps frames
+AAC_FRAME = 1024      # samples per AAC frame
+AAC_BITRATE = 192_000
 
 
 def _check_path(path: str) -> None:
     ext = Path(path).suffix.lower()
-    if ext not in _FOURCC:
-        raise UserError(f"Cannot record to {path}: use one of {', '.join(_FOURCC)}.")
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
+    if ext not in EXTENSIONS:
+        raise UserError(f"Cannot record to {path}: use one of {', '.join(EXTENSIONS)}.")
+    try:
+        parent = Path(path).resolve().parent
+        ok = parent.is_dir()
+    except OSError as e:  # e.g. a name longer than the file system allows
+        raise UserError(f"Cannot record to {str(path)[:80]}: {e.strerror or e}.") from None
+    if not ok:
         raise UserError(f"Cannot record to {path}: folder {parent} does not exist.")
 
 
-def find_ffmpeg() -> str | None:
-    return shutil.which("ffmpeg")
+def _why(e: BaseException) -> str:
+    return str(getattr(e, "strerror", None) or e).rstrip(".")
 
 
-@functools.lru_cache(maxsize=8)
-def video_encoder(ffmpeg: str) -> str:
-    """libx264 when this ffmpeg has it, else the built-in mpeg4 encoder."""
+def _container_options(ext: str) -> dict[str, str]:
+    opts = {"flush_packets": "1"}  # each packet to the file as soon as the muxer lets it go
+    if ext in _MP4:
+        opts["movflags"] = MOVFLAGS
+    elif ext == ".mkv":
+        opts["cluster_time_limit"] = "1000"  # ms
+    # a sound that lags (a stalled device) holds the picture in memory at most this long
+    opts["max_interleave_delta"] = "1000000"  # us
+    return opts
+
+
+def _cuda_present() -> bool:
     try:
-        r = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True, text=True,
-                           timeout=20)
-        if any(line.split()[1:2] == ["libx264"] for line in r.stdout.splitlines()):
-            return "libx264"
-    except (OSError, subprocess.SubprocessError):
-        pass
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:  # noqa: BLE001 - no torch, a broken driver: no NVENC either
+        return False
+
+
+@functools.lru_cache(maxsize=16)
+def _encoder_opens(name: str, width: int, height: int) -> bool:
+    """Whether encoder `name` opens at this size (NVENC needs a GPU that has it: an H100 has
+    none, and small sizes are refused)."""
+    try:
+        ctx = av.CodecContext.create(name, "w")
+        ctx.width, ctx.height, ctx.pix_fmt = width, height, "yuv420p"
+        ctx.time_base, ctx.framerate = Fraction(1, 30), Fraction(30)
+        ctx.open()
+        return True
+    except Exception:  # noqa: BLE001 - any failure means: use the next encoder
+        return False
+
+
+def video_codec(size: tuple[int, int], ext: str = ".mp4") -> str:
+    """h264_nvenc (CUDA and an encoder that opens), else libx264, else mpeg4 (and for AVI)."""
+    if ext == ".avi":
+        return "mpeg4"
+    if "h264_nvenc" in av.codecs_available and _cuda_present() and _encoder_opens("h264_nvenc", *size):
+        return "h264_nvenc"
+    if "libx264" in av.codecs_available:
+        return "libx264"
     return "mpeg4"
 
 
-class _FfmpegSink:
-    """Raw RGB frames on ffmpeg's stdin; its stderr goes to a temporary file (no pipe to drain)."""
+def _video_options(codec: str, ext: str) -> dict[str, str]:
+    if codec == "libx264":
+        opts = {"crf": "18", "preset": "veryfast", "forced-idr": "1"}
+    elif codec == "h264_nvenc":
+        opts = {"preset": "p4", "rc": "vbr", "cq": "19", "forced-idr": "1"}
+    else:  # mpeg4: constant quality 3 (ffmpeg's -q:v 3)
+        opts = {"flags": "+qscale", "global_quality": str(3 * 118)}
+    if ext == ".avi":
+        opts["bf"] = "0"  # no presentation times in AVI
+    return opts
 
-    def __init__(self, ffmpeg: str, path: str, fps: float, size: tuple[int, int]):
+
+class _OpenError(Exception):
+    """The container or an encoder would not open (the reason, without the path)."""
+
+
+class AudioTrack:
+    """Stereo float32 samples (n x 2, each call following the last) into a new stream of
+    `container`: AAC, or 16-bit PCM in an AVI; `mux` takes the packets."""
+
+    def __init__(self, container, ext: str, samplerate: int, mux):
+        self.sr = int(samplerate)
+        self.codec = "pcm_s16le" if ext == ".avi" else "aac"
+        self.stream = container.add_stream(self.codec, rate=self.sr, layout="stereo")
+        if self.codec == "aac":
+            self.stream.bit_rate = AAC_BITRATE
+        self.samples = 0         # given to the encoder
+        self._mux = mux
+        self._buf: list[np.ndarray] = []
+        self._n = 0
+
+    def write(self, x: np.ndarray) -> None:
+        if len(x) == 0:
+            return
+        self._buf.append(np.asarray(x, np.float32))
+        self._n += len(x)
+        if self._n >= AAC_FRAME:
+            data = np.concatenate(self._buf)
+            k = len(data) // AAC_FRAME * AAC_FRAME
+            self._encode(data[:k])
+            rest = data[k:]
+            self._buf, self._n = ([rest] if len(rest) else []), len(rest)
+
+    def flush(self) -> None:
+        """Encode what is buffered (a short last AAC frame)."""
+        if self._n:
+            self._encode(np.concatenate(self._buf))
+            self._buf, self._n = [], 0
+
+    def close(self) -> None:
+        self.flush()
+        self._mux(self.stream.encode(None))
+
+    def _encode(self, data: np.ndarray) -> None:
+        for s in range(0, len(data), AAC_FRAME):
+            chunk = data[s:s + AAC_FRAME]
+            if self.codec == "aac":  # planar float: channels x samples
+                frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk.T), format="fltp",
+                                                   layout="stereo")
+            else:  # PCM: interleaved 16-bit
+                pcm = (np.clip(chunk, -1.0, 1.0) * 32767.0).round().astype(np.int16)
+                frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="stereo")
+            frame.sample_rate = self.sr
+            frame.pts = self.samples
+            self.samples += len(chunk)
+            self._mux(self.stream.encode(frame))
+
+
+class _Sink:
+    """One PyAV container: video (and optionally AAC audio) written as it comes. Not
+    thread-safe: only the recorder's worker (then close()) touches it."""
+
+    def __init__(self, path: str, fps: float, size: tuple[int, int], samplerate: int | None):
         self.path = path
-        self.encoder = video_encoder(ffmpeg)
+        ext = Path(path).suffix.lower()
         w, h = size
-        rate = Fraction(fps).limit_denominator(1001)
-        codec = (["-c:v", "libx264", "-preset", "veryfast", "-crf", "18"] if self.encoder == "libx264"
-                 else ["-c:v", "mpeg4", "-q:v", "3"])
-        # yuv420p needs even sizes: pad an odd edge by one pixel
-        pad = ["-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2"] if w % 2 or h % 2 else []
-        extra = ["-movflags", "+faststart"] if Path(path).suffix.lower() in (".mp4", ".m4v", ".mov") else []
-        cmd = [ffmpeg, "-hide_banner", "-loglevel", "error", "-y", "-f", "rawvideo",
-               "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", f"{rate.numerator}/{rate.denominator}",
-               "-i", "-", "-an", *pad, *codec, "-pix_fmt", "yuv420p", *extra, path]
-        self._err = tempfile.TemporaryFile()
+        self.size = (w + w % 2, h + h % 2)  # yuv420p: even sizes
+        self.codec = video_codec(self.size, ext)
+        self.frames = 0          # frames given to the encoder
+        self.video_packets = 0   # frames that reached the container
+        self.gop = max(1, int(round(fps)))  # a keyframe (so a fragment) every second of video
+        self._since_key = self.gop
+        self._key_t: float | None = None
         try:
-            # its own session: Ctrl-C in the terminal stops the show, which then closes the
-            # pipe and lets ffmpeg finish the file, rather than killing ffmpeg mid-file
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=self._err, start_new_session=True)
-        except OSError as e:
-            self._err.close()
-            raise UserError(f"Cannot record to {path}: ffmpeg did not start ({e}).") from None
-
-    def write(self, image: np.ndarray) -> None:
-        self.proc.stdin.write(memoryview(np.ascontiguousarray(image)).cast("B"))
-
-    def error_text(self) -> str:
+            self.c = av.open(path, "w", options=_container_options(ext))
+        except (OSError, av.FFmpegError, ValueError) as e:
+            raise _OpenError(_why(e)) from None
         try:
-            self._err.seek(0)
-            lines = self._err.read().decode(errors="replace").strip().splitlines()
-            return lines[-1] if lines else f"exit code {self.proc.poll()}"
-        except OSError:
-            return "unknown error"
+            rate = Fraction(fps).limit_denominator(1001)
+            self.v = self.c.add_stream(self.codec, rate=rate, options=_video_options(self.codec, ext))
+            self.v.width, self.v.height = self.size
+            self.v.pix_fmt = "yuv420p"
+            self.v.codec_context.gop_size = self.gop
+            self.a = AudioTrack(self.c, ext, samplerate, self._mux) if samplerate else None
+        except Exception as e:
+            self.c.close()
+            raise _OpenError(f"PyAV could not set up {self.codec} ({_why(e)})") from None
 
-    def close(self) -> bool:
-        ok = True
+    @property
+    def encoder(self) -> str:
+        return self.codec + (f" + {self.a.codec}" if self.a is not None else "")
+
+    def _mux(self, packets) -> None:
+        for p in packets:
+            self.c.mux(p)
+            if p.stream is self.v and p.size:
+                self.video_packets += 1
+
+    def write(self, image: np.ndarray, t: float | None = None) -> None:
+        """One uint8 HxWx3 RGB frame of the recording's size (before padding), made at
+        wall-clock time `t` (blocking mode: a keyframe at least every KEY_EVERY s of it)."""
+        h, w = image.shape[:2]
+        if (w, h) != self.size:
+            image = np.pad(image, ((0, self.size[1] - h), (0, self.size[0] - w), (0, 0)), mode="edge")
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+        if self._since_key >= self.gop:  # the encoder's own keyframe (its count restarts at
+            self._since_key, self._key_t = 0, t  # a forced one too)
+        elif t is not None and self._key_t is not None and t - self._key_t >= KEY_EVERY:
+            frame.pict_type = PictureType.I
+            self._since_key, self._key_t = 0, t
+        self._since_key += 1
+        frame.pts = self.frames
+        self.frames += 1
+        self._mux(self.v.encode(frame))
+
+    def write_audio(self, x: np.ndarray) -> None:
+        if self.a is not None:
+            self.a.write(x)
+
+    def close(self) -> None:
+        """Flush the encoders and finish the file (raises what PyAV raises)."""
         try:
-            self.proc.stdin.close()
-        except OSError:
-            ok = False
+            if self.a is not None:
+                self.a.flush()
+            self._mux(self.v.encode(None))
+            if self.a is not None:
+                self.a.close()
+        finally:
+            self.c.close()
+
+    def abandon(self) -> None:
+        """After a write error: release the file, however much of it the muxer can still finish."""
         try:
-            ok = self.proc.wait(timeout=120) == 0 and ok
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            ok = False
-        if not ok:
-            log.warning("Recording %s may be incomplete: ffmpeg said: %s", self.path, self.error_text())
-        self._err.close()
-        return ok
+            self.c.close()
+        except Exception:  # noqa: BLE001 - the error was reported already
+            pass
 
 
-class _OpenCvSink:
-    encoder = "mp4v/MJPG (OpenCV)"
+def trim_to_whole_fragments(path: str) -> None:
+    """Cut a fragmented MP4 back to its last complete top-level box (a moof counts only with
+    its mdat), so a write that failed half-way through a fragment leaves no torn packet."""
+    size = os.path.getsize(path)
+    keep = pos = 0
+    with open(path, "r+b") as f:
+        while pos + 8 <= size:
+            f.seek(pos)
+            head = f.read(16)
+            n, kind = int.from_bytes(head[:4], "big"), head[4:8]
+            if n == 1 and len(head) == 16:
+                n = int.from_bytes(head[8:16], "big")
+            elif n == 0:
+                n = size - pos
+            if n < 8 or pos + n > size:
+                break
+            pos += n
+            if kind != b"moof":
+                keep = pos
+        if keep < size:
+            f.truncate(keep)
 
-    def __init__(self, path: str, fps: float, size: tuple[int, int]):
-        self.writer = open_writer(path, fps, size)
 
-    def write(self, image: np.ndarray) -> None:
-        self.writer.write(cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-
-    def close(self) -> bool:
-        self.writer.release()
-        return True
+def count_frames(path: str) -> int:
+    """Video packets a reader finds in `path` (demuxed, not decoded); 0 when unreadable."""
+    n = 0
+    try:
+        with av.open(path) as c:
+            if not c.streams.video:
+                return 0
+            for p in c.demux(c.streams.video[0]):
+                if p.size:
+                    n += 1
+    except (av.FFmpegError, OSError, ValueError):
+        pass
+    return n
 
 
 class Recorder:
@@ -157,26 +325,31 @@ class Recorder:
     blocking=True (headless runs, renders): every frame is written, frame i at i/fps; `write`
     waits when the small queue is full. blocking=False (live): frames follow the wall clock (see
     the module's notes); a full queue drops the frame instead, so the show never waits for the
-    disk; `dropped` counts them. `written` counts the frames in the file (repeats included).
-    A failed encoder (ffmpeg ended, disk full) is one log line; later frames are dropped.
+    disk; `dropped` counts them. `written` counts the frames that reached the container
+    (repeats included; the encoder holds a few back until close). A failed write (disk full)
+    is one log line; later frames are dropped, `failed` and `error` say so.
     """
 
+    backend = "PyAV"
+
     def __init__(self, path: str, fps: float, blocking: bool = False, max_pending: int = 8,
-                 audio: Any = None, backend: str | None = None):
+                 audio: Any = None):
         self.path = str(path)
         self.fps = float(fps)
         self.blocking = blocking
         self.audio = audio
-        self.written = 0        # frames in the file
+        self._sound = audio     # the audio while it is still being recorded
+        self.written = 0        # frames in the container
         self.dropped = 0        # frames the show made that are not in it (queue full, failure)
         self.repeated = 0       # live mode: slots filled by repeating a frame
         self.failed = False
-        self.backend = backend or ("ffmpeg" if find_ffmpeg() else "opencv")
+        self.error: str | None = None   # why it failed (a reason, without the path)
         self.encoder: str | None = None
         self.t_first: float | None = None
+        self._emitted = 0               # frames given to the encoder (the video's length)
         self._times = array.array("d")  # wall-clock time of each frame written (blocking mode)
         self._queue: queue.Queue = queue.Queue(maxsize=max_pending)
-        self._sink = None
+        self._sink: _Sink | None = None
         self._size: tuple[int, int] | None = None
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="recorder", daemon=True)
@@ -188,46 +361,43 @@ class Recorder:
         """Add a frame (uint8 HxWx3 RGB) shown at wall-clock time `t` (default: now)."""
         if self._closed:
             return
+        if self.failed:
+            self.dropped += 1
+            return
         if t is None:
             t = time.monotonic()
-        if self._sink is None:  # open on the first frame: its size is the video's size
+        if self.t_first is None:  # the first frame: its size is the video's, its time is t=0
             self._size = (image.shape[1], image.shape[0])
-            self._sink = self._open(self._size)
             self.t_first = t
-            if self.audio is not None:
+            if self._sound is not None:
                 try:
-                    self.audio.begin(t, self.wav_path)
+                    self._sound.begin(t, self.video_time)
                 except Exception as e:  # noqa: BLE001 - a sound problem must not stop the picture
                     log.warning("Recording %s goes on without sound: %s", self.path, e)
-                    self.audio = None
+                    self._sound = None
         try:
             self._queue.put((t, image), block=self.blocking)
         except queue.Full:
             self.dropped += 1
-
-    def _open(self, size):
-        if self.backend == "ffmpeg":
-            ffmpeg = find_ffmpeg()
-            if ffmpeg is not None:
-                sink = _FfmpegSink(ffmpeg, self.path, self.fps, size)
-                self.encoder = sink.encoder
-                return sink
-            self.backend = "opencv"
-        sink = _OpenCvSink(self.path, self.fps, size)
-        self.encoder = sink.encoder
-        return sink
 
     # -- the worker --------------------------------------------------------------------------
     def _run(self) -> None:
         held = None          # live mode: the newest frame, not yet written, and its slot
         held_slot = 0
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=AUDIO_EVERY)
+            except queue.Empty:
+                self._pull_audio()
+                continue
             if item is None:
                 break
             t, image = item
+            if self._sink is None and not self.failed:
+                self._open()
             if self.blocking:
                 self._emit(image, t)
+                self._pull_audio()
                 continue
             slot = int(round((t - self.t_first) * self.fps))
             if held is not None and slot <= held_slot:
@@ -239,33 +409,86 @@ class Recorder:
                 for _ in range(slot - held_slot - 1):  # a gap: repeat the frame shown in it
                     self._emit(held, t)
                     self.repeated += 1
-            held, held_slot = image, max(slot, self.written)
+            held, held_slot = image, max(slot, self._emitted)
+            self._pull_audio()
         if held is not None:
             self._emit(held, None)
 
+    def _open(self) -> None:
+        sr = getattr(self._sound, "sr", None) if self._sound is not None else None
+        try:
+            self._sink = _Sink(self.path, self.fps, self._size, sr)
+        except _OpenError as e:
+            self._fail(str(e), opened=False)
+            return
+        self.encoder = self._sink.encoder
+        log.info("Recording %s: %s, %dx%d at %g fps.", self.path, self.encoder,
+                 *self._sink.size, self.fps)
+
     def _emit(self, image: np.ndarray, t: float | None) -> None:
-        if self.failed:
+        if self.failed or self._sink is None:
             self.dropped += 1
             return
         if (image.shape[1], image.shape[0]) != self._size:
             image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
-        try:
-            self._sink.write(image)
-        except (OSError, ValueError) as e:  # BrokenPipeError: ffmpeg ended; disk full; ...
-            self.failed = True
-            self.dropped += 1
-            why = self._sink.error_text() if hasattr(self._sink, "error_text") else str(e)
-            log.error("Recording %s stopped after %d frames: %s; the show goes on.",
-                      self.path, self.written, why)
-            return
-        self.written += 1
+        self._emitted += 1
         if self.blocking:
             self._times.append(t)
+        try:
+            self._sink.write(image, t if self.blocking else None)
+        except (OSError, av.FFmpegError, ValueError) as e:  # disk full, encoder error, ...
+            self._fail(_why(e))
+            return
+        self.written = self._sink.video_packets
 
-    @property
-    def wav_path(self) -> str:
-        """Where the sound is gathered while recording (removed once it is in the video)."""
-        return str(Path(self.path).with_suffix(".audio.wav"))
+    def _pull_audio(self) -> None:
+        if self._sound is None or self._sink is None or self.failed:
+            return
+        last_t = self._times[-1] if self.blocking and self._times else None
+        try:
+            chunks = list(self._sound.pull(self._emitted / self.fps, last_t))
+        except Exception as e:  # noqa: BLE001 - a sound problem must not stop the picture
+            log.warning("Recording %s goes on without sound: %s", self.path, e)
+            self._drop_audio()
+            return
+        try:
+            for chunk in chunks:
+                self._sink.write_audio(chunk)
+        except (OSError, av.FFmpegError, ValueError) as e:
+            self._fail(_why(e))
+
+    def _drop_audio(self) -> None:
+        try:
+            self._sound.detach()
+        except Exception:  # noqa: BLE001
+            pass
+        self._sound = None
+
+    def _fail(self, why: str, opened: bool = True) -> None:
+        """Stop this recording: release the file, keep what is whole, count what is in it."""
+        self.failed = True
+        self.error = why
+        if self._sink is not None:
+            self._sink.abandon()
+            self._sink = None
+            try:
+                if Path(self.path).suffix.lower() in _MP4:
+                    trim_to_whole_fragments(self.path)
+            except OSError:
+                pass
+            in_file = count_frames(self.path)
+            self.dropped += max(0, self._emitted - in_file)
+            self.written = in_file
+        if not opened:
+            log.error("Cannot record to %s: %s; the show goes on.", self.path, why)
+        elif self.written:
+            log.error("Recording %s stopped after %d frames: %s; those stay playable, the show "
+                      "goes on.", self.path, self.written, why)
+        else:
+            log.error("Recording %s stopped before a frame was written: %s; the show goes on.",
+                      self.path, why)
+        if self._sound is not None:
+            self._drop_audio()
 
     # -- time ----------------------------------------------------------------------------------
     @property
@@ -298,26 +521,30 @@ class Recorder:
         self._closed = True
         self._queue.put(None)
         self._thread.join()
-        ok = self._sink.close() if self._sink is not None else False
+        if self._sink is not None and not self.failed:
+            self._finish_audio()
+        if self._sink is not None and not self.failed:
+            try:
+                self._sink.close()
+                self.written = self._sink.video_packets
+            except (OSError, av.FFmpegError, ValueError) as e:
+                self._fail(_why(e))
+            self._sink = None
+        if self._sound is not None:  # nothing recorded, or the sound was not needed
+            self._drop_audio()
         if self.dropped and not self.failed:
             log.info("Recording %s: %d frames written, %d dropped, %d repeated to keep time.",
                      self.path, self.written, self.dropped, self.repeated)
-        if self.audio is not None and self.t_first is not None:
-            self._finish_audio(ok and not self.failed and self.written > 0)
 
-    def _finish_audio(self, video_ok: bool) -> None:
-        from ..music.offline import mux
-
-        wav = self.wav_path
-        try:
-            has_sound = self.audio.finish(self.duration, self.video_time)
-            has_sound = has_sound and video_ok
-        except Exception as e:  # noqa: BLE001
-            log.warning("Recording %s has no sound: %s", self.path, e)
-            has_sound = False
-        if not has_sound:
-            Path(wav).unlink(missing_ok=True)
+    def _finish_audio(self) -> None:
+        if self._sound is None:
             return
-        if mux(self.path, wav):
-            os.unlink(wav)
-        # else: mux said in one sentence that the sound stays in the WAV next to the video
+        try:
+            chunks = self._sound.finish(self._emitted / self.fps)
+            for chunk in chunks:
+                self._sink.write_audio(chunk)
+        except (OSError, av.FFmpegError) as e:
+            self._fail(_why(e))
+        except Exception as e:  # noqa: BLE001 - the picture is finished all the same
+            log.warning("Recording %s: its sound ends early: %s", self.path, e)
+        self._sound = None

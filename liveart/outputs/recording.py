@@ -6,39 +6,53 @@ music voice's sound in the file.
     ...
     control.stop()   # at the end of the show: finishes a running recording
 
-Sound, two ways (`VoiceAudio`):
+Sound (`VoiceAudio`) goes into the video's container as it is recorded (AAC, interleaved with
+the picture), so a file cut by a crash has its sound up to the cut, in sync. The recorder's
+worker asks for what is ready after every frame; sample 0 is the first frame. Two sources:
 * Live, with a sound device: the synth's audio callback copies every block it plays into a
-  preallocated ring (`Synth.tap`); a thread here drains it into a WAV next to the video. The
-  sample played at the first frame's wall-clock time is found with the music voice's own
-  reckoning of its sample clock (the one that places the notes), so it lands at t=0.
-  This is what the audience heard: live volume moves, notes that began before the recording.
+  preallocated ring (`Synth.tap`), read from here. The sample played at the first frame's
+  wall-clock time is found with the music voice's own reckoning of its sample clock (the one
+  that places the notes), so it lands at t=0. This is what the audience heard: live volume
+  moves, notes that began before the recording.
 * No sound device (a headless box, CI), or a headless/blocking recording: the callback never
-  runs, so the music voice's events (each with its wall-clock time) are collected and played
-  through the same synth offline at the end, each at the video time of its wall-clock time.
-  Exact by construction, and in blocking mode (frames at 1/fps whatever the show's real pace)
-  the only way to keep the notes on the frames that made them.
+  runs, so the music voice's events (each with its wall-clock time) are played through the same
+  synth here, each at the video time of its wall-clock time, a little behind the picture: an
+  event is placed once the frames around its time are written (blocking mode: frames at 1/fps
+  whatever the show's real pace, the only way to keep the notes on the frames that made them),
+  and the sound is rendered up to MARGIN s (wall clock) before the newest frame, at most
+  MAX_LAG s of video behind it, so a note the voice sends a little late still lands on time.
 """
 from __future__ import annotations
 
+import bisect
+import collections
+import itertools
 import logging
+import math
 import os
 import threading
 import time
-import wave
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from ..errors import UserError
-from .recorder import _FOURCC, Recorder, find_ffmpeg, video_encoder
+from .recorder import EXTENSIONS, Recorder, video_codec
 
 log = logging.getLogger(__name__)
 
-CHUNK = 4096          # frames per WAV write
-DRAIN_EVERY = 0.1     # s between drains of the synth's tap
+CHUNK = 4096          # frames per piece of sound handed to the recorder
 TAIL_WAIT = 1.0       # s to wait at the end for the callback to play the last frames
 PREROLL = 4.0         # s: notes begun this long before the recording still sound in it
+MARGIN = 0.25         # s of wall clock: the voice's events for this long before the newest
+#                       frame may still come (it sends them LOOKAHEAD = 0.1 s early, its thread
+#                       can be late on a loaded machine)
+MAX_LAG = 0.25        # s of video: the sound is never further behind the picture (a headless
+#                       show ticking far faster than --fps), so a cut file loses little
+TAP_MAX_LAG = 1.0     # s: a sound device that stops playing is silence beyond this, so the
+#                       picture is never held back waiting for it
+NAME_MAX = 255        # bytes in one file or folder name (most file systems)
 
 
 def _copy(events) -> list:
@@ -61,37 +75,10 @@ def recordings_dir() -> Path:
     return config_dir() / "recordings"
 
 
-def _pcm(x: np.ndarray) -> bytes:
-    return (np.clip(x, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
-
-
-class _Wav:
-    """A 16-bit stereo WAV written a chunk at a time."""
-
-    def __init__(self, path: str, samplerate: int):
-        self.frames = 0
-        self.w = wave.open(path, "wb")
-        self.w.setnchannels(2)
-        self.w.setsampwidth(2)
-        self.w.setframerate(samplerate)
-
-    def write(self, x: np.ndarray) -> None:
-        self.w.writeframes(_pcm(x))
-        self.frames += x.shape[0]
-
-    def silence(self, n: int) -> None:
-        z = np.zeros((min(n, CHUNK), 2), np.float32)
-        while n > 0:
-            m = min(n, CHUNK)
-            self.write(z[:m])
-            n -= m
-
-    def close(self) -> None:
-        self.w.close()
-
-
 class VoiceAudio:
-    """The music voice's sound for one recording (see the module's notes)."""
+    """The music voice's sound for one recording (see the module's notes). The recorder calls
+    `begin` at its first frame (on the show's thread), then `pull` and `finish` from its
+    worker only; the voice's thread only appends to the inbox."""
 
     def __init__(self, voice, blocking: bool = False, tap=None,
                  frame_at: Callable[[float], int | None] | None = None, samplerate: int | None = None):
@@ -99,128 +86,167 @@ class VoiceAudio:
         synth = getattr(voice, "synth", None)
         self.tap = tap if tap is not None else (synth.tap if synth is not None and not blocking else None)
         self.frame_at = frame_at or getattr(voice, "audio_frame_at", lambda t: None)
-        self.sr = samplerate or (synth.core.sr if synth is not None else 48000)
-        self.events: list[tuple[float, Any]] = []
+        self.sr = int(samplerate or (synth.core.sr if synth is not None else 48000))
         self.played = 0      # frames the tap gave that the callback really played
-        self._a0: int | None = None
-        self._pos = 0        # frames written to the WAV
-        self._wav: _Wav | None = None
-        self._path = ""
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.late = 0        # notes that came after their moment was written (played late)
+        self.t_first = 0.0
+        self.video_time: Callable[[float], float] = lambda t: t - self.t_first
+        self._a0: int | None = None   # the synth's frame at the first frame (tap mode)
+        self._pos = 0        # samples handed out (sample 0: the first frame)
+        self._inbox: collections.deque = collections.deque()  # (wall t, event) from the voice
+        self._pending: list = []      # events whose video time is not final yet
+        self._notes: list = []        # (video sample, seq, note), sorted
+        self._seq = itertools.count()
+        self._core = None             # the synth rendering the events (event mode)
+        self._pre = 0                 # its frames before sample 0 (notes begun earlier)
+        self._cpos = 0                # its frames rendered
+        self._listening = False
         self._buf = np.zeros((CHUNK, 2), np.float32)
 
     # -- recording starts --------------------------------------------------------------------
-    def begin(self, t_first: float, wav_path: str) -> None:
+    def begin(self, t_first: float, video_time: Callable[[float], float] | None = None) -> None:
         self.t_first = t_first
-        self._path = wav_path
+        if video_time is not None:
+            self.video_time = video_time
         if self.voice is not None and hasattr(self.voice, "event_listeners"):
             self.voice.event_listeners.append(self._on_event)
+            self._listening = True
             # and the notes scheduled (LOOKAHEAD ahead) or still sounding when we start
+            got = list(self._inbox)
             for t, ev in _copy(getattr(self.voice, "recent_events", ())):
-                if t > t_first - PREROLL and not any(e is ev for _, e in self.events):
-                    self.events.append((t, ev))
-        if self.tap is not None:
-            self._thread = threading.Thread(target=self._drain_loop, name="record-audio", daemon=True)
-            self._thread.start()
+                if t > t_first - PREROLL and not any(e is ev for _, e in got):
+                    self._inbox.append((t, ev))
 
     def _on_event(self, t: float, ev) -> None:
-        self.events.append((t, ev))  # list.append is atomic
+        self._inbox.append((t, ev))  # deque.append is thread-safe
 
-    # -- the live tap --------------------------------------------------------------------------
-    def _drain_loop(self) -> None:
-        while not self._stop.wait(DRAIN_EVERY):
-            try:
-                self._drain(None)
-            except Exception as e:  # noqa: BLE001 - e.g. disk full: say it once, stop the sound
-                log.warning("Recording sound stopped: %s", e)
-                return
-
-    def _drain(self, until: int | None) -> None:
-        """Copy what the tap has (up to audio frame a0 + `until`) into the WAV."""
-        if self._a0 is None:
-            a0 = self.frame_at(self.t_first)
-            if a0 is None:  # the synth has not sounded yet: nothing to take
-                return
-            self._a0 = a0
-        while True:
-            start = self._a0 + self._pos
-            n = min(CHUNK, self.tap.end - start)
-            if until is not None:
-                n = min(n, until - self._pos)
-            if n <= 0:
-                return
-            if self._wav is None:
-                self._wav = _Wav(self._path, self.sr)
-            out = self._buf[:n]
-            got = self.tap.read(start, out)
-            if start + n > 0:
-                self.played += max(0, min(got, start + n))
-            self._wav.write(out)
-            self._pos += n
-
-    # -- recording ends --------------------------------------------------------------------------
-    def finish(self, duration: float, video_time: Callable[[float], float]) -> bool:
-        """Make the WAV exactly `duration` long, starting at the first frame; True when it
-        carries sound."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-        if self.voice is not None and hasattr(self.voice, "event_listeners"):
+    def detach(self) -> None:
+        """Stop listening to the voice (idempotent)."""
+        if self._listening:
+            self._listening = False
             try:
                 self.voice.event_listeners.remove(self._on_event)
             except ValueError:
                 pass
+
+    # -- while recording (the recorder's worker) -------------------------------------------------
+    def pull(self, video_end: float, last_t: float | None = None) -> Iterator[np.ndarray]:
+        """The sound ready now, as (n x 2) float32 pieces following the ones before, never past
+        `video_end` (s of video written). `last_t`: blocking mode, the wall-clock time of the
+        newest frame written (live: now)."""
+        limit = int(round(video_end * self.sr))
+        if self._tap_ready():
+            heard = self.tap.end - self._a0
+            yield from self._read_tap(min(limit, max(heard, limit - int(TAP_MAX_LAG * self.sr))))
+            return
+        final = time.monotonic() if last_t is None else last_t
+        self._take(final)
+        vt = self.video_time
+        upto = min(video_end, max(vt(final - MARGIN), vt(final) - MAX_LAG))
+        yield from self._render(int(round(upto * self.sr)))
+
+    def finish(self, duration: float) -> Iterator[np.ndarray]:
+        """The rest of the sound, so that it lasts exactly `duration` s."""
+        self.detach()
         total = int(round(duration * self.sr))
-        if self.tap is not None:
+        if self._tap_ready():
             end = time.monotonic() + TAIL_WAIT
-            while True:
-                self._drain(total)
-                if (self._a0 is None or self._pos >= total or time.monotonic() > end
+            while self._pos < total:
+                yield from self._read_tap(min(total, self.tap.end - self._a0))
+                if (self._pos >= total or time.monotonic() > end
                         or not getattr(self.voice, "sounding", True)):  # the stream has stopped
                     break
                 time.sleep(0.02)
-        if self.played > 0 and self._wav is not None:
-            if self._pos < total:
-                self._wav.silence(total - self._pos)
-            self._wav.close()
-            return True
-        if self._wav is not None:
-            self._wav.close()
-        if not self.events:
+        else:
+            self._take(math.inf)
+            yield from self._render(total)
+        while self._pos < total:  # silence to the end (the device stopped)
+            n = min(CHUNK, total - self._pos)
+            self._pos += n
+            yield np.zeros((n, 2), np.float32)
+
+    # -- the live tap --------------------------------------------------------------------------
+    def _tap_ready(self) -> bool:
+        if self.tap is None:
             return False
-        self._render_events(total, video_time)
+        if self._a0 is None:
+            a0 = self.frame_at(self.t_first)
+            if a0 is None:  # the synth has not sounded yet: the events stand in until it does
+                return False
+            self._a0 = a0
         return True
 
-    def _render_events(self, total: int, video_time: Callable[[float], float]) -> None:
-        from ..music.synth import SynthCore, event_notes
+    def _read_tap(self, upto: int) -> Iterator[np.ndarray]:
+        while self._pos < upto:
+            n = min(CHUNK, upto - self._pos)
+            start = self._a0 + self._pos
+            out = self._buf[:n]
+            got = self.tap.read(start, out)
+            if start + n > 0:
+                self.played += max(0, min(got, start + n))
+            self._pos += n
+            yield out.copy()
 
-        core = SynthCore(self.sr)
+    # -- the voice's events, played here -----------------------------------------------------------
+    def _take(self, final: float) -> None:
+        """Place the events whose wall-clock time is at most `final` (their video time is then
+        known for good); later ones wait."""
+        from ..music.synth import event_notes
+
+        while self._inbox:
+            self._pending.append(self._inbox.popleft())
+        keep = []
+        for t, ev in self._pending:
+            if t > final:
+                keep.append((t, ev))
+                continue
+            at = int(round(self.video_time(t) * self.sr))
+            if at < -PREROLL * self.sr:
+                continue
+            for note in event_notes(ev):
+                bisect.insort(self._notes, (at, next(self._seq), note))
+        self._pending = keep
+
+    def _render(self, upto: int) -> Iterator[np.ndarray]:
+        """Synthesise samples up to `upto` (sample 0: the first frame)."""
+        if upto <= self._pos:
+            return
+        if self._core is None:
+            from ..music.synth import SynthCore
+
+            self._core = SynthCore(self.sr)
+            # notes that began before the first frame are played from their start, unheard
+            # until t=0, so they go on as they sounded (up to PREROLL s back)
+            first = self._notes[0][0] if self._notes else 0
+            self._pre = min(int(round(PREROLL * self.sr)), max(0, -first))
+        core = self._core
         try:
             core.volume = float(self.voice.store.targets()["music.volume"])
         except Exception:  # noqa: BLE001 - no store: the synth's default
             pass
-        notes = sorted(((video_time(t), n) for t, ev in self.events for n in event_notes(ev)),
-                       key=lambda x: x[0])
-        notes = [n for n in notes if n[0] >= -PREROLL]
-        # notes that began before the first frame are played from their start, unheard until
-        # t=0, so they go on as they sounded (up to PREROLL s back)
-        pre = int(round(min(PREROLL, max(0.0, -notes[0][0])) * self.sr)) if notes else 0
-        wav = _Wav(self._path, self.sr)
-        i = 0
-        for start in range(0, total + pre, CHUNK):
-            m = min(CHUNK, total + pre - start)
-            while i < len(notes) and notes[i][0] * self.sr + pre < start + m:
-                vt, (_, pitch, vel, dur, pan, voice) = notes[i]
-                if not core.push_note(max(int(round(vt * self.sr)) + pre, 0), pitch, vel, dur,
-                                      pan, voice):
+        end = self._pre + upto
+        while self._cpos < end:
+            m = min(CHUNK, end - self._cpos)
+            notes = self._notes
+            while notes and notes[0][0] + self._pre < self._cpos + m:
+                at, _, (_, pitch, vel, dur, pan, voice) = notes[0]
+                if at + self._pre < self._cpos:
+                    self.late += 1
+                if not core.push_note(max(at + self._pre, 0), pitch, vel, dur, pan, voice):
                     break  # ring full: play what is queued first
-                i += 1
+                notes.pop(0)
             out = self._buf[:m]
             core.process(out)
-            if start + m > pre:
-                wav.write(out[max(0, pre - start):])
-        wav.close()
+            skip = max(0, self._pre - self._cpos)
+            self._cpos += m
+            if skip < m:
+                self._pos += m - skip
+                yield out[skip:].copy()
+
+
+def _short(text: str) -> str:
+    """A name for a message: a 5000-character one is not repeated whole."""
+    return repr(text) if len(text) <= 60 else repr(text[:40] + "...") + f" ({len(text)} characters)"
 
 
 def safe_name(name: str, folder: Path, taken=()) -> Path:
@@ -232,24 +258,31 @@ def safe_name(name: str, folder: Path, taken=()) -> Path:
         raise UserError("A recording's name can't be empty.")
     if (PurePosixPath(text).is_absolute() or PureWindowsPath(text).is_absolute()
             or PureWindowsPath(text).drive or "\\" in text or "\0" in text):
-        raise UserError(f"A recording's name must be relative to {folder}, not {text!r}.")
+        raise UserError(f"A recording's name must be relative to {folder}, not {_short(text)}.")
     parts = PurePosixPath(text).parts
     if any(p == ".." for p in parts):
-        raise UserError(f"A recording's name can't contain '..': {text!r}.")
+        raise UserError(f"A recording's name can't contain '..': {_short(text)}.")
+    # the "-2" suffix below needs room too
+    if any(len(os.fsencode(p)) > NAME_MAX - 8 for p in parts):
+        raise UserError(f"A recording's name is too long: {_short(text)}; keep each folder "
+                        f"and file name under {NAME_MAX - 8} bytes.")
     path = folder.joinpath(*parts)
     if not path.suffix:
         path = path.with_name(path.name + ".mp4")
-    if path.suffix.lower() not in _FOURCC:
-        raise UserError(f"Can't record to {text!r}: use one of {', '.join(_FOURCC)}.")
-    base = folder.resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not path.parent.resolve().is_relative_to(base):  # e.g. a symlink inside pointing out
-        raise UserError(f"A recording's name must stay inside {folder}: {text!r}.")
-    candidate, n = path, 2
-    while (candidate.exists() or candidate.with_suffix(".audio.wav").exists()
-           or str(candidate) in taken):
-        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
-        n += 1
+    if path.suffix.lower() not in EXTENSIONS:
+        raise UserError(f"Can't record to {_short(text)}: use one of {', '.join(EXTENSIONS)}.")
+    try:
+        base = folder.resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        inside = path.parent.resolve().is_relative_to(base)
+        candidate, n = path, 2
+        while inside and (candidate.exists() or str(candidate) in taken):
+            candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
+            n += 1
+    except OSError as e:  # a path too long in all, a read-only folder, ...
+        raise UserError(f"Can't record to {_short(text)}: {e.strerror or e}.") from None
+    if not inside:  # e.g. a symlink inside pointing out
+        raise UserError(f"A recording's name must stay inside {folder}: {_short(text)}.")
     return candidate
 
 
@@ -282,8 +315,11 @@ class RecordControl:
     # -- the engine's sink (render thread) -----------------------------------------------------
     def sink(self, out) -> None:
         with self._lock:
-            if self._recorder is not None:
-                self._recorder.write(out.image)
+            rec = self._recorder
+            if rec is not None:
+                rec.write(out.image)
+        if rec is not None and rec.failed and self._recorder is rec:  # disk full: it said
+            self.stop_recording()  # so; the HUD's REC goes off
 
     # -- actions ----------------------------------------------------------------------------------
     def start_action(self, name: Any = None) -> str:
@@ -356,10 +392,9 @@ class RecordControl:
 def start_recording_control(engine, actions, voice, args) -> RecordControl:
     """The one call `liveart run` makes: record actions, the engine's sink, and `--record`."""
     control = RecordControl(engine, actions, voice, fps=args.fps, blocking=bool(args.headless))
-    ffmpeg = find_ffmpeg()
-    if ffmpeg is not None:  # ask ffmpeg for its encoders now, not in the first recorded tick
-        threading.Thread(target=video_encoder, args=(ffmpeg,), name="ffmpeg-probe",
-                         daemon=True).start()
+    # find the encoder now (NVENC's probe opens the GPU), not when the first frame comes
+    threading.Thread(target=video_codec, args=((1280, 720),), name="encoder-probe",
+                     daemon=True).start()
     engine.sinks.append(control.sink)
     if getattr(args, "record", None):
         control.start(args.record)
