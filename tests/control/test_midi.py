@@ -384,6 +384,54 @@ def test_no_feedback_to_a_control_while_it_moves(store):
     assert [m.value for m in out.sent] == [round(curve_invert("lin", 1, (store.get("dream.octaves") - 1) / 5) * 127)]
 
 
+
+def test_a_fader_that_has_not_picked_up_the_value_is_sent_back_to_it_after_the_hold(store):
+    h = MidiHandler(store, Actions(store), make_map('[[cc]]\ncc = 0\nchannel = 1\nparam = "dream.mix"\n'))
+    out = FakeOutput("ctl")
+    store.set("dream.mix", 0.8)
+    h.feedback(out.send, now=1.0)
+    out.sent.clear()
+    h.handle(cc(0, 10), now=2.0)  # far from 0.8: not picked up, the value stays
+    assert store.get("dream.mix") == 0.8
+    assert h.feedback(out.send, now=2.2) == 0  # the hand is on it
+    assert h.feedback(out.send, now=2.4) == 1  # then the motor fader goes back to the value
+    assert out.sent[-1].value == round(0.8 * 127)
+    assert h.feedback(out.send, now=3.0) == 0
+
+
+def test_feedback_asks_the_store_what_changed_instead_of_reading_every_value(store):
+    class Counting:  # the store, counting the reads of single values and of all of them
+        def __init__(self, store):
+            self.store, self.reads = store, 0
+
+        def get(self, name):
+            self.reads += 1
+            return self.store.get(name)
+
+        def targets(self):
+            self.reads += 1
+            return self.store.targets()
+
+        def __getattr__(self, name):
+            return getattr(self.store, name)
+
+    counting = Counting(store)
+    h = MidiHandler(counting, Actions(store), make_map(
+        'channel = 1\n[[cc]]\ncc = 0\nparam = "dream.mix"\n[[cc]]\ncc = 1\nparam = "dream.zoom"\n'
+        '[[note]]\nnote = 5\nparam = "dream.follow"\n'))
+    out = FakeOutput("ctl")
+    assert h.feedback(out.send, now=1.0) == 3
+    counting.reads = 0
+    for i in range(10):
+        assert h.feedback(out.send, now=2.0 + i) == 0
+    store.set("dream.octaves", 2)  # not on the controller
+    assert h.feedback(out.send, now=20.0) == 0
+    store.set("dream.zoom", 0.02)
+    assert h.feedback(out.send, now=21.0) == 1 and out.sent[-1].control == 1
+    assert counting.reads == 0
+    h.reset_feedback()  # a port reopened: everything once more
+    assert h.feedback(out.send, now=22.0) == 3
+
 # -- learn ----------------------------------------------------------------------------------------
 def test_learn_ignores_a_stray_cc_and_assigns_the_control_moved_twice(store, tmp_path):
     h = MidiHandler(store, Actions(store), make_map(""))
@@ -448,6 +496,38 @@ def test_learning_a_control_again_replaces_its_entry_and_keeps_the_rest(tmp_path
     learn.feed(cc(7, 2, channel=3))
     assert len(load_map(path).bindings) == 3
 
+
+def test_learning_into_a_copy_of_a_shipped_map_writes_it_whole_or_not_at_all(store, tmp_path, monkeypatch):
+    import errno
+    import io
+    import os
+
+    from liveart import atomic
+
+    class FullDisk(io.FileIO):  # the disk fills while the map goes out
+        def write(self, data):
+            if self.tell() + len(data) > 100:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return super().write(data)
+
+    h = MidiHandler(store, Actions(store), load_map("nanokontrol2"))
+    path = tmp_path / "midi" / "nanokontrol2.toml"
+    learn = MidiLearn(h, path, copy_from=SHIPPED / "nanokontrol2.toml")
+    learn.arm("dream.smooth")
+    with monkeypatch.context() as m:
+        m.setattr(atomic, "open", lambda *a, **k: FullDisk(*a), raising=False)
+        h.handle(cc(0, 3))
+        h.handle(cc(0, 4))
+    assert learn.assigned is not None and "not saved: " in learn.message  # live, it is learned
+    assert list(path.parent.iterdir()) == []  # no half map, no copy without the binding, no temp
+    learn.arm("dream.smooth")
+    h.handle(cc(0, 3))
+    h.handle(cc(0, 4))
+    assert "saved to" in learn.message
+    shipped, copy = load_map(SHIPPED / "nanokontrol2.toml"), load_map(path)
+    assert path.read_text().startswith("# Korg nanoKONTROL2")  # the shipped map's comments too
+    assert len(copy.bindings) == len(shipped.bindings) and copy.program == shipped.program
+    assert [b.param for b in copy.bindings if b.control == ("cc", 0, 0)] == ["dream.smooth"]
 
 def test_save_binding_creates_a_map_file(tmp_path):
     learn = MidiLearn(None)
