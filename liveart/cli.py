@@ -397,11 +397,14 @@ def _start_osc(store, actions, engine, args, health=None) -> list:
     for flag, port in (("--osc-port", args.osc_port), ("--oscquery-port", args.oscquery_port)):
         if not 0 <= port <= 65535:
             raise UserError(f"{flag} must be a port number from 0 to 65535, not {port}.")
-    osc = start_osc(store, actions, args, engine_stats_source(engine))
+    stats = engine_stats_source(engine)
+    osc = start_osc(store, actions, args, stats)
     if osc.out is not None and health is not None:
         osc.out.health_source = health  # /liveart/health/* once a second
+    # the websocket takes OSC's path: --osc-allow, stats, actions; LISTEN follows the readouts
     query = OscQueryServer(store, osc_port=osc.server.port, host=args.osc_host,
-                           port=args.oscquery_port)
+                           port=args.oscquery_port, inbox=osc.server, stats_source=stats,
+                           health_source=health)
     try:
         query.start()
     except UserError:

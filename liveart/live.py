@@ -19,12 +19,14 @@ _STEP_KEYS = {"layer_up": ("dream.layer", 1), "layer_down": ("dream.layer", -1),
 
 
 def step_param(store: params.ParamStore, name: str, delta: int) -> None:
-    """Move an enum to its next/previous choice or an int by one, within its range."""
+    """Move an enum to its next/previous choice (of those it has now: dream.layer's are the
+    current model's) or an int by one, within its range."""
     p = params.get(name)
     current = store.get(name)
     if p.type == "enum":
-        i = p.choices.index(current) + delta
-        store.set(name, p.choices[min(max(i, 0), len(p.choices) - 1)])
+        choices = store.choices(name)
+        i = choices.index(current) + delta
+        store.set(name, choices[min(max(i, 0), len(choices) - 1)])
     else:
         store.set(name, current + delta)
 

@@ -64,6 +64,16 @@ class Actions:
         triggers = [n for n, p in params.REGISTRY.items() if p.type == "trigger"]
         return sorted(ACTIONS) + sorted(triggers)
 
+    @staticmethod
+    def choices(name: str) -> list[str] | None:
+        """The names the first argument of action `name` takes, where a list of them is
+        known: the presets, for preset/load and preset/morph (OSCQuery's VALS)."""
+        if name in ("preset/load", "preset/morph"):
+            from ..presets import list_presets
+
+            return sorted(list_presets())
+        return None
+
     def _no_snapshots(self, name: Any = None) -> None:
         raise UserError("This show can't take snapshots.")
 

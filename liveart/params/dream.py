@@ -5,7 +5,7 @@ import re
 
 from ..errors import UserError
 from ..imagenet import imagenet_class_index
-from .registry import declare
+from .registry import ChoicesFrom, declare
 
 DEFAULT_MODEL = "efficientnet_lite0"
 
@@ -21,8 +21,17 @@ MODEL_LAYERS: dict[str, tuple[str, ...]] = {
               "relu5_1", "relu5_2", "relu5_3", "relu5_4", "pool5"),
 }
 DEFAULT_LAYERS = {"efficientnet_lite0": "blocks.10", "vgg16": "relu4_3", "vgg19": "relu4_4"}
-# every network's layers: a layer that isn't in the current model falls back to its default
+# every network's layers (the docs list them all); the store keeps dream.layer among the
+# current dream.model's, and moves it to that network's default when the model changes
 ALL_LAYERS = tuple(dict.fromkeys(layer for layers in MODEL_LAYERS.values() for layer in layers))
+
+
+def layers_of(model: str) -> tuple[str, ...]:
+    return MODEL_LAYERS[model]
+
+
+def default_layer_of(model: str) -> str:
+    return DEFAULT_LAYERS[model]
 
 _CHANNEL_RE = re.compile(r"^(?:ch|channel):(\d+)$")
 
@@ -51,7 +60,8 @@ declare("dream.model", "enum", DEFAULT_MODEL, "Network the dream runs on: "
 declare("dream.layer", "enum", DEFAULT_LAYERS[DEFAULT_MODEL],
         "Layer whose activations the dream amplifies (of dream.model; 'liveart models "
         "layers NAME' lists them): low layers give strokes and ornament, blocks.8-12 "
-        "eyes and animal faces.", choices=ALL_LAYERS)
+        "eyes and animal faces.", choices=ALL_LAYERS,
+        choices_from=ChoicesFrom("dream.model", layers_of, default_layer_of))
 declare("dream.octaves", "int", 4, "Number of scales the dream works at (live: cycled one "
         "per tick, coarse to fine).", min=1, max=6)
 declare("dream.octave_scale", "float", 1.4, "Size ratio between octaves.", min=1.1, max=2.0,

@@ -20,6 +20,17 @@ MAX_STR = 4096
 
 
 @dataclass(frozen=True)
+class ChoicesFrom:
+    """An enum whose valid choices depend on another parameter's value: dream.layer's on
+    dream.model. The enum's own `choices` list them all (docs, `liveart params`); the store
+    keeps its value among `choices(value of param)` and, when that parameter changes to one
+    the value isn't valid for, moves it to `fallback(new value)`."""
+    param: str
+    choices: Callable[[Any], tuple[str, ...]]
+    fallback: Callable[[Any], str]
+
+
+@dataclass(frozen=True)
 class Param:
     name: str
     type: str
@@ -34,6 +45,7 @@ class Param:
     # stricter validation for values from the network (OSC, OSCQuery): e.g. style pictures by
     # name from their folder only, never a path
     remote_check: Callable[[str], None] | None = None
+    choices_from: ChoicesFrom | None = None
 
     @property
     def address(self) -> str:
@@ -42,19 +54,20 @@ class Param:
     @property
     def range_text(self) -> str:
         if self.type == "enum":
-            return "|".join(self.choices) if len(self.choices) <= 6 else (
-                f"{self.choices[0]}..{self.choices[-1]} ({len(self.choices)} choices)")
+            return choices_text(self.choices)
         if self.type == "bool":
             return "0|1"
         if self.min is not None:
             return f"{_fmt(self.min)}..{_fmt(self.max)}"
         return ""
 
-    def coerce(self, value: Any, remote: bool = False) -> Any:
+    def coerce(self, value: Any, remote: bool = False, choices: Sequence[str] | None = None) -> Any:
         """Return `value` converted to this parameter's type and clamped to its range.
 
         Strings are accepted for every type (command line, presets, OSC 's'). Raises
         UserError with one sentence naming the valid choices when it can't be understood.
+        An enum picks from `choices` when given (those it has now, see ChoicesFrom), else
+        from all of its own.
         """
         if self.type == "trigger":
             return True
@@ -68,16 +81,17 @@ class Param:
                 raise UserError(f"{self.name} takes a boolean (1/0, true/false, on/off), not {_short(value)}.")
             return bool(value)
         if self.type == "enum":
+            choices = self.choices if choices is None else choices
             text = str(value).strip()
-            if text in self.choices:
+            if text in choices:
                 return text
             # An index is accepted too, so a fader or a note number can pick a choice.
             try:
                 idx = int(float(text))
             except (ValueError, OverflowError):  # "x", "nan", "inf"
-                raise UserError(
-                    f"{self.name} must be one of {', '.join(self.choices)}, not {_short(text)}.") from None
-            return self.choices[min(max(idx, 0), len(self.choices) - 1)]
+                raise UserError(f"{self.name} must be one of {', '.join(choices)}, "
+                                f"not {_short(text)}.") from None
+            return choices[min(max(idx, 0), len(choices) - 1)]
         if self.type == "str":
             text = str(value).strip()
             if len(text) > MAX_STR:  # a controller can't make us hold (or log) megabytes
@@ -118,6 +132,12 @@ class Param:
         }
 
 
+def choices_text(choices: Sequence[str]) -> str:
+    """'a|b|c', or 'first..last (N choices)' for a long list."""
+    return "|".join(choices) if len(choices) <= 6 else (
+        f"{choices[0]}..{choices[-1]} ({len(choices)} choices)")
+
+
 def _short(value: Any, limit: int = 60) -> str:
     """repr() cut to `limit` characters: an error about a 10 kB string must not carry it."""
     r = repr(value)
@@ -131,12 +151,14 @@ def _fmt(x: float | None) -> str:
 
 
 REGISTRY: dict[str, Param] = {}
+DEPENDENTS: dict[str, tuple[str, ...]] = {}  # name -> the enums whose choices follow its value
 
 
 def declare(name: str, type: str, default: Any, description: str, *, min: float | None = None,
             max: float | None = None, unit: str = "", smoothing: float = 0.0,
             choices: Sequence[str] = (), check: Callable[[str], None] | None = None,
-            remote_check: Callable[[str], None] | None = None) -> Param:
+            remote_check: Callable[[str], None] | None = None,
+            choices_from: ChoicesFrom | None = None) -> Param:
     """Declare a parameter once; declaring the same name twice is a programming error."""
     if name in REGISTRY:
         raise ValueError(f"parameter {name} declared twice")
@@ -144,10 +166,17 @@ def declare(name: str, type: str, default: Any, description: str, *, min: float 
         raise ValueError(f"unknown parameter type {type}")
     if type in ("float", "int") and (min is None or max is None):
         raise ValueError(f"numeric parameter {name} needs min and max")
+    if choices_from is not None and (type != "enum" or choices_from.param not in REGISTRY):
+        raise ValueError(f"{name}: choices_from takes an enum and a parameter declared before it")
     p = Param(name, type, default, description, min, max, unit, smoothing, tuple(choices), check,
-              remote_check)
+              remote_check, choices_from)
     if type != "trigger":
         p.coerce(default)  # a default outside its own range is a bug
+    if choices_from is not None:
+        master = REGISTRY[choices_from.param].default
+        if default not in choices_from.choices(master):
+            raise ValueError(f"{name}'s default is not a choice for {choices_from.param}'s")
+        DEPENDENTS[choices_from.param] = DEPENDENTS.get(choices_from.param, ()) + (name,)
     REGISTRY[name] = p
     return p
 

@@ -2,7 +2,13 @@
 read by the engine once per tick as a smoothed Snapshot; morphs between presets.
 
 Every change of a target bumps a version counter: `changed_since(version)` is the one diff the
-echo, LISTEN, MIDI feedback and last-state loops need, instead of each comparing copies.
+echo, LISTEN, MIDI feedback and last-state loops need, instead of each comparing copies;
+trigger fires are counted the same way (`fired_since`).
+
+An enum whose choices depend on another parameter (registry.ChoicesFrom: dream.layer on
+dream.model) only ever holds a choice valid for that parameter's current value, whoever sets
+either: a value it isn't valid for is refused, and a change of the other parameter moves it
+to the fallback. Batches (`update`, `morph`, the constructor's values) are judged as a whole.
 """
 from __future__ import annotations
 
@@ -12,7 +18,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from .registry import REGISTRY, get
+from ..errors import UserError
+from .registry import DEPENDENTS, REGISTRY, Param, get
 
 
 class ParamStore:
@@ -30,38 +37,116 @@ class ParamStore:
         self._target = {n: p.default for n, p in REGISTRY.items() if p.type != "trigger"}
         self._current = dict(self._target)
         self._triggers: set[str] = set()
+        self._fires = 0                     # bumped by every trigger fire
+        self._fired_at: dict[str, int] = {}
         self._changed: dict[str, float] = {}  # name -> monotonic time of last change, for the HUD
         self._last_snapshot = None
         self._morph: _Morph | None = None
-        for name, value in (overrides or {}).items():
-            self.set(name, value, immediate=True)
+        self.update(overrides or {}, immediate=True)
 
-    def set(self, name: str, value: Any, immediate: bool = False) -> Any:
+    def set(self, name: str, value: Any, immediate: bool = False, remote: bool = False) -> Any:
         """Coerce, clamp and store; returns the stored value. Triggers fire on next tick.
+        `remote`: the value came from the network (Param.remote_check applies).
 
         A value set by hand during a morph takes that parameter out of the morph: the
         performer wins.
         """
         p = get(name)
-        v = p.coerce(value)
+        v = self.coerce(name, value, remote=remote)
         with self._lock:
             if p.type == "trigger":
                 self._triggers.add(name)
-            else:
-                if self._target[name] != v:
-                    self._bump(name)
-                self._target[name] = v
-                if immediate or p.smoothing <= 0 or p.type != "float":
-                    self._current[name] = v
-                if self._morph is not None:
-                    self._morph.targets.pop(name, None)
-            self._changed[name] = time.monotonic()
+                self._fires += 1
+                self._fired_at[name] = self._fires
+                self._changed[name] = time.monotonic()
+                return v
+            if p.choices_from is not None:  # its other parameter may have changed meanwhile
+                self._refuse_unless_valid(p, v, self._target[p.choices_from.param])
+            self._assign(name, v, immediate)
+            if self._morph is not None:
+                self._morph.targets.pop(name, None)
         return v
+
+    def coerce(self, name: str, value: Any, remote: bool = False,
+               values: dict[str, Any] | None = None) -> Any:
+        """`value` as set() would store it now (UserError if it would refuse it); an enum
+        with ChoicesFrom is judged by its parameter's value in `values` when that holds it
+        (a batch being set together), else by its current target."""
+        p = get(name)
+        dep = p.choices_from
+        if dep is None:
+            return p.coerce(value, remote=remote)
+        if values is not None and dep.param in values:
+            master = values[dep.param]
+        else:
+            with self._lock:
+                master = self._target[dep.param]
+        try:
+            v = p.coerce(value, remote=remote, choices=dep.choices(master))
+        except UserError:
+            if str(value).strip() not in p.choices:
+                raise
+            v = str(value).strip()
+        self._refuse_unless_valid(p, v, master)
+        return v
+
+    def choices(self, name: str) -> tuple[str, ...]:
+        """The choices enum `name` has now (ChoicesFrom: those its parameter's value allows);
+        () for a parameter that is no enum."""
+        p = get(name)
+        if p.choices_from is None:
+            return p.choices
+        with self._lock:
+            return p.choices_from.choices(self._target[p.choices_from.param])
+
+    @staticmethod
+    def _refuse_unless_valid(p: Param, value: Any, master: Any) -> None:
+        dep = p.choices_from
+        allowed = dep.choices(master)
+        if value not in allowed:
+            raise UserError(f"{p.name} can't be {value!r} with {dep.param} {master}; choose "
+                            f"one of {', '.join(allowed)}.")
+
+    def _assign(self, name: str, v: Any, immediate: bool, now: float | None = None) -> None:
+        # with the lock held
+        p = REGISTRY[name]
+        changed = self._target[name] != v
+        if changed:
+            self._bump(name)
+        self._target[name] = v
+        if immediate or p.smoothing <= 0 or p.type != "float":
+            self._current[name] = v
+        self._changed[name] = time.monotonic() if now is None else now
+        if changed:
+            self._fit_dependents(name)
+
+    def _fit_dependents(self, name: str) -> None:  # with the lock held
+        """Move the enums whose choices follow `name` to its fallback where they are no longer
+        valid (dream.model -> vgg16 moves dream.layer blocks.10 to relu4_3)."""
+        for dependent in DEPENDENTS.get(name, ()):
+            dep = REGISTRY[dependent].choices_from
+            if self._target[dependent] not in dep.choices(self._target[name]):
+                self._assign(dependent, dep.fallback(self._target[name]), immediate=True)
+            m = self._morph
+            if m is not None and dependent in m.targets and \
+                    m.targets[dependent] not in dep.choices(self._target[name]):
+                del m.targets[dependent]  # a morph can't take it there any more
+
+    def _coerce_batch(self, values: dict[str, Any]) -> dict[str, Any]:
+        """Every value of a batch coerced, those that others' choices follow first, each
+        dependent judged with its parameter's value in the batch; UserError before anything
+        is set if one is refused."""
+        ordered = sorted(values, key=lambda n: get(n).choices_from is not None)
+        coerced: dict[str, Any] = {}
+        for n in ordered:
+            coerced[n] = self.coerce(n, values[n], values=coerced)
+        return coerced
 
     def morph(self, values: dict[str, Any], seconds: float, now: float | None = None) -> None:
         """Glide to `values` over `seconds`: numbers move continuously, discrete parameters
         (choices, switches, text) switch at the midpoint. 0 seconds applies them at once."""
-        targets = {n: get(n).coerce(v) for n, v in values.items() if get(n).type != "trigger"}
+        targets = {n: v for n, v in self._coerce_batch(values).items()
+                   if REGISTRY[n].type != "trigger"}
         if seconds <= 0:
             self.update(targets, immediate=True)
             return
@@ -74,7 +159,9 @@ class ParamStore:
             return self._morph is not None
 
     def update(self, values: dict[str, Any], immediate: bool = False) -> None:
-        for k, v in values.items():
+        """Set several values; {'dream.layer': 'relu4_3', 'dream.model': 'vgg16'} works in
+        any order, and nothing is set when one of them is refused."""
+        for k, v in self._coerce_batch(values).items():
             self.set(k, v, immediate=immediate)
 
     def get(self, name: str) -> Any:
@@ -101,6 +188,17 @@ class ParamStore:
         with self._lock:
             return self._version, {n: self._target[n] for n, v in self._changed_at.items()
                                    if v > version}
+
+    def fired_since(self, count: int) -> tuple[int, set[str]]:
+        """(the fire count now, the triggers fired after `count`): the engine takes fires once
+        per tick, this lets a listener see each of them too. Start with `fires`."""
+        with self._lock:
+            return self._fires, {n for n, c in self._fired_at.items() if c > count}
+
+    @property
+    def fires(self) -> int:
+        with self._lock:
+            return self._fires
 
     def recently_changed(self, seconds: float = 2.0) -> list[str]:
         now = time.monotonic()
@@ -136,7 +234,9 @@ class ParamStore:
         m = self._morph
         t = min(max((now - m.t0) / m.seconds, 0.0), 1.0)
         ease = t * t * (3.0 - 2.0 * t)  # smoothstep: no jolt at either end
-        for name, target in m.targets.items():
+        for name, target in list(m.targets.items()):  # _fit_dependents may take some out
+            if name not in m.targets:
+                continue
             p, start = REGISTRY[name], m.start[name]
             if p.type == "float":
                 v = start + (target - start) * ease
@@ -144,10 +244,10 @@ class ParamStore:
                 v = int(round(start + (target - start) * ease))
             else:
                 v = target if t >= 0.5 else start
-            if self._target[name] != v:
-                self._bump(name)
-            self._target[name] = self._current[name] = v
-            self._changed[name] = now
+            dep = p.choices_from
+            if dep is not None and v not in dep.choices(self._target[dep.param]):
+                continue  # its parameter was taken out of the morph by hand: it stays fitted
+            self._assign(name, v, immediate=True, now=now)
         if t >= 1.0:
             self._morph = None
 

@@ -235,10 +235,28 @@ def test_clamp_is_logged_once_per_excursion(server, client, store, caplog, monke
     client.send_message("/liveart/dream/octaves", 0)
     wait_for(lambda: store.get("dream.octaves") == 1)
     assert len([m for m in clamps() if "dream.octaves" in m]) == 2
-    # an enum index past the end clamps to the last choice
+    # an enum index past the end clamps to the last choice (of the layers dream.model has)
     client.send_message("/liveart/dream/layer", 999)
-    wait_for(lambda: store.get("dream.layer") == REGISTRY["dream.layer"].choices[-1])
-    assert any("dream.layer" in m for m in clamps())
+    wait_for(lambda: store.get("dream.layer") == "head")
+    assert any("dream.layer = 999 is outside blocks.0..head (17 choices)" in m for m in clamps())
+
+
+def test_the_advertised_range_end_is_inside_the_range(server, store, caplog):
+    """OSCQuery advertises dream.zoom's MAX as 0.05; sent as an OSC float (32 bits) it arrives
+    as 0.05000000074505806, which is the range's end at the precision it travelled in."""
+    oscsend = _need("oscsend")
+    caplog.set_level(logging.WARNING, logger=OSC_LOGGER)
+    for n, value in enumerate(("0.05", "-0.05", "0.06"), 1):
+        subprocess.run([oscsend, "localhost", str(server.port), "/liveart/dream/zoom", "f", value],
+                       check=True, timeout=10, capture_output=True)
+        wait_for(lambda: server.stats["applied"] == n, what=f"zoom {value}")
+        if n < 3:
+            assert store.get("dream.zoom") == (0.05 if n == 1 else -0.05)
+    wait_for(lambda: "dream.zoom = 0.06 is outside -0.05..0.05; clamped to 0.05" in caplog.text,
+             what="the clamp logged")
+    # one thread handles them in order: only the last one, outside the range, was clamped
+    assert store.get("dream.zoom") == 0.05 and server.stats["clamped"] == 1
+    assert caplog.text.count("clamped") == 1
 
 
 def test_many_values_coalesce_and_the_last_wins(server, client, store):

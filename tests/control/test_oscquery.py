@@ -43,7 +43,7 @@ def get(server, path: str) -> tuple[int, dict | None]:
     return status, (json.loads(body) if body else None)
 
 
-def expected(p, value) -> dict:
+def expected(p, value, store) -> dict:
     """What the proposal asks of a parameter node, written out by hand per type."""
     e = {"FULL_PATH": p.address, "DESCRIPTION": p.description}
     if p.type == "trigger":
@@ -58,7 +58,7 @@ def expected(p, value) -> dict:
     elif p.type == "bool":
         e.update(TYPE="T" if value else "F", VALUE=[value])
     elif p.type == "enum":
-        e.update(TYPE="s", VALUE=[value], RANGE=[{"VALS": list(p.choices)}])
+        e.update(TYPE="s", VALUE=[value], RANGE=[{"VALS": list(store.choices(p.name))}])
     else:
         e.update(TYPE="s", VALUE=[value])
     return e
@@ -78,7 +78,7 @@ def test_tree_lists_every_parameter_with_its_attributes(server, store):
     values = store.targets()
     for p in REGISTRY.values():
         node = walk(tree, p.address)
-        want = expected(p, values.get(p.name))
+        want = expected(p, values.get(p.name), store)
         for key, value in want.items():
             assert node[key] == value, (p.name, key)
         if p.type == "trigger":
@@ -106,11 +106,11 @@ def test_containers_are_nested_and_valueless(server):
     assert get(server, "/liveart/dream")[1] == dream
 
 
-def test_one_node(server):
+def test_one_node(server, store):
     status, node = get(server, "/liveart/dream/octaves")
     assert status == 200
     p = REGISTRY["dream.octaves"]
-    assert node == expected(p, p.default)
+    assert node == expected(p, p.default, store)
     assert node["TYPE"] == "i" and node["RANGE"] == [{"MIN": 1, "MAX": 6}]
     # A trailing slash names the same node.
     assert get(server, "/liveart/dream/octaves/")[1] == node
@@ -127,7 +127,7 @@ def test_value_follows_the_store(server, store):
     assert get(server, "/liveart/dream/layer?VALUE") == (200, {"VALUE": ["blocks.3"]})
 
 
-def test_single_attributes(server):
+def test_single_attributes(server, store):
     assert get(server, "/liveart/dream/mix?TYPE") == (200, {"TYPE": "f"})
     assert get(server, "/liveart/dream/mix?RANGE") == (200, {"RANGE": [{"MIN": 0.0, "MAX": 1.0}]})
     assert get(server, "/liveart/dream/mix?ACCESS") == (200, {"ACCESS": 3})
@@ -136,8 +136,9 @@ def test_single_attributes(server):
         200, {"DESCRIPTION": REGISTRY["dream.mix"].description})
     assert get(server, "/liveart/dream/rotate?UNIT") == (200, {"UNIT": ["angle.degree"]})
     assert get(server, "/liveart/dream/reset?ACCESS") == (200, {"ACCESS": 2})
+    # the layers dream.model has (the registry lists every network's)
     assert get(server, "/liveart/dream/layer?RANGE")[1]["RANGE"][0]["VALS"] == list(
-        REGISTRY["dream.layer"].choices)
+        store.choices("dream.layer"))
     # The proposal's examples: a container has no TYPE -> empty object.
     assert get(server, "/liveart?TYPE") == (200, {})
     assert get(server, "/liveart/dream/mix?UNIT") == (200, {})
@@ -199,8 +200,8 @@ def check_node(node: dict, path: str) -> None:
     for key in ("VALUE", "RANGE", "UNIT", "CLIPMODE"):
         if key in node:
             assert isinstance(node[key], list) and len(node[key]) == n, (path, key)
-    for r in node.get("RANGE", []):
-        assert isinstance(r, dict) and set(r) <= {"MIN", "MAX", "VALS"} and r
+    for r in node.get("RANGE", []):  # null: no range for that argument
+        assert r is None or (isinstance(r, dict) and set(r) <= {"MIN", "MAX", "VALS"} and r)
     for c in node.get("CLIPMODE", []):
         assert c in ("none", "low", "high", "both")
 
@@ -286,6 +287,25 @@ def test_websocket_osc_sets_values(server, store):
     assert store.snapshot().fired("dream.reset")
 
 
+def test_listen_forwards_trigger_fires(server, store):
+    """Values are sampled ~30 times a second; a trigger has no value to sample, so each fire is
+    sent (once per sampling round) even when the engine took it in the meantime."""
+    async def scenario():
+        async with websockets_client.connect(f"ws://127.0.0.1:{server.port}/") as ws:
+            for path in ("/liveart/dream/reset", "/liveart/dream/steps"):
+                await ws.send(json.dumps({"COMMAND": "LISTEN", "DATA": path}))
+            await _barrier(ws, 3)
+            store.set("dream.reset", True)
+            store.snapshot()  # the engine's next tick takes the fire at once
+            msg = await _recv(ws)
+            assert (msg.address, msg.params) == ("/liveart/dream/reset", [])
+            await ws.send(osc("/liveart/dream/reset"))  # fired over the websocket itself
+            msg = await _recv(ws)
+            assert (msg.address, msg.params) == ("/liveart/dream/reset", [])
+
+    asyncio.run(scenario())
+
+
 def test_port_in_use_is_a_user_error(store):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
@@ -327,6 +347,8 @@ def test_zeroconf_advert_is_browsable_by_a_real_oscquery_client(store):
                                    timeout=5000)
         assert info is not None, "the _oscjson._tcp advert wasn't found on loopback"
         assert info.port == srv.port and info.parsed_addresses() == ["127.0.0.1"]
+        # this machine's own name, so two machines on one network don't claim the same one
+        assert info.server.lower() == socket.gethostname().split(".")[0].lower() + ".local."
         osc = zc.get_service_info("_osc._udp.local.", f"{name}._osc._udp.local.", timeout=5000)
         assert osc is not None and osc.port == OSC_PORT
 
