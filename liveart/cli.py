@@ -97,6 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=10.0, help="how long to measure (default 10)")
     bench.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring (default 2)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--compare", choices=["reference"],
+                       help="reference: also time the plain eager Deep Dream step on the same "
+                       "network, in alternating rounds of the same run, and print the speed-up")
 
     devices = sub.add_parser("devices", help="list cameras, MIDI ports, audio outputs, torch devices")
     devices.add_argument("--json", action="store_true")
@@ -450,6 +453,20 @@ def cmd_bench(args) -> int:
     if not args.seconds > 0:
         raise UserError(f"--seconds must be a positive number, not {args.seconds}.")
     store, device, half, scene, size = _prepare(args)
+    if args.compare == "reference":
+        from .bench import run_compare_reference
+
+        result = run_compare_reference(scene, store, device, half, size, args.seconds,
+                                       args.warmup, args.seed)
+        if args.json:
+            print(json.dumps(result))
+            return 0
+        print(f"scene {result['scene']} on {result['device']} at {result['size']}, "
+              f"{result['rounds']} alternating rounds:")
+        print(f"  liveart dream  p50 ms per tick {result['scene_p50_ms']}  fps {result['fps']}")
+        print(f"  reference step p50 ms per tick {result['reference_p50_ms']}")
+        print(f"  speed-up (median reference / median liveart): {result['speedup']:.2f}x")
+        return 0
     result = run_bench(scene, store, device, half, size, args.seconds, args.warmup, args.seed)
     if args.json:
         print(json.dumps(result))

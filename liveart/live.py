@@ -43,9 +43,39 @@ def hud_info(engine: Engine, scene_name: str, learn=None) -> HudInfo:
 
 
 def _notice(engine: Engine, learn) -> str | None:
-    if learn is not None and (learn.armed or learn.message):
-        return learn.message or f"MIDI learn: move a control for {learn.armed}"
+    # a learn that is waiting is a state, shown until it ends; what it assigned is a toast
+    if learn is not None and learn.armed:
+        return f"MIDI learn: move a control for {learn.armed}"
     return engine.notice or engine.source.notice
+
+
+def _home(path) -> str:
+    """`path` with the home folder as ~, as a person reads it on screen."""
+    text, home = str(path), os.path.expanduser("~")
+    return "~" + text[len(home):] if home not in ("", "/") and text.startswith(home + os.sep) else text
+
+
+def _say(window, text: str, error: bool = False, logged: bool = False) -> None:
+    """What a key did, on the window's notice bar for a moment, and in the log (unless
+    `logged` already). Stand-in windows, as in some tests, may have no toasts."""
+    if not logged:
+        log.log(logging.WARNING if error else logging.INFO, "%s", text)
+    toast = getattr(window, "toast", None)
+    if toast is not None:
+        toast(text, error=error)
+
+
+def _learn(window, midi, store) -> None:
+    """L: MIDI learn for the last parameter changed (or dream.mix)."""
+    if midi is None or (getattr(midi, "watch", None) is None
+                        and getattr(midi, "player", None) is None):
+        _say(window, "MIDI learn needs a MIDI input; this show runs with --midi none.", True)
+        return
+    name = store.last_changed() or "dream.mix"
+    midi.learn.arm(name)
+    port = getattr(getattr(midi, "watch", None), "port", True)
+    _say(window, f"MIDI learn: move a control for {name}" +
+         ("" if port is not None else " (no MIDI input is plugged in yet)"))
 
 
 def run_window(engine: Engine, args, window_size, actions=None, midi=None) -> None:
@@ -61,6 +91,7 @@ def run_window(engine: Engine, args, window_size, actions=None, midi=None) -> No
         raise UserError(f"No display answered (DISPLAY={os.environ.get('DISPLAY', 'unset')}); "
                         "an installation needs a visible window, so it stops here.")
     seq = 0
+    learned = None  # the last MIDI learn assignment toasted
     end = None if args.seconds is None else time.monotonic() + args.seconds
     try:
         while True:
@@ -72,22 +103,39 @@ def run_window(engine: Engine, args, window_size, actions=None, midi=None) -> No
                     engine.frozen = not engine.frozen
                 elif action == "reset":
                     engine.store.set("dream.reset", True)
-                elif action == "midi_learn" and midi is not None:
-                    midi.learn.arm(engine.store.last_changed() or "dream.mix")
+                elif action == "midi_learn":
+                    _learn(window, midi, engine.store)
                 elif action == "save_preset" and actions is not None:
-                    actions.preset_save(time.strftime("saved-%Y%m%d-%H%M%S"))
+                    try:  # a refused save (full disk, read-only folder) must not end the show
+                        path = actions.preset_save(time.strftime("saved-%Y%m%d-%H%M%S"))
+                        _say(window, f"Preset saved: {_home(path)}", logged=True)
+                    except UserError as e:  # already one sentence that says so
+                        _say(window, str(e), error=True)
+                    except OSError as e:
+                        _say(window, f"Preset not saved: {e}", error=True)
                 elif action == "snapshot" and actions is not None:
                     try:  # written on the snapshot thread: the window never waits for the disk
-                        log.info("snapshot %s", actions.run("snapshot"))
+                        from .snapshot import snapshots_dir
+
+                        # take() gives the file's name; where it goes is the snapshots folder
+                        _say(window, f"Snapshot: {_home(snapshots_dir() / actions.run('snapshot'))}")
                     except UserError as e:
-                        log.warning("%s", e)
+                        _say(window, str(e), error=True)
                 elif action == "record" and actions is not None:
                     try:  # C: start/stop; the file is finished in the background
                         actions.run("record/toggle")
                     except UserError as e:
-                        log.warning("%s", e)
+                        _say(window, str(e), error=True)
                 elif action in _STEP_KEYS:
+                    name = _STEP_KEYS[action][0]
                     step_param(engine.store, *_STEP_KEYS[action])
+                    toast = getattr(window, "toast", None)
+                    if toast is not None:  # on screen only: the log would fill with key presses
+                        toast(f"{name.split('.')[-1].capitalize()}: {engine.store.get(name)}")
+            learn = getattr(midi, "learn", None)
+            if learn is not None and learn.assigned is not learned:  # a control was assigned
+                learned = learn.assigned
+                _say(window, f"MIDI learn: {learn.message}", error="not saved" in learn.message)
             out, new_seq, _ = engine.out_slot.wait_newer(seq, timeout=1 / 60)
             if out is not None and new_seq != seq:
                 seq = new_seq

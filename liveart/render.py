@@ -35,10 +35,25 @@ def check_paths(input_path: str, output_path: str) -> str:
     return kind
 
 
-def _dream(image, scene: Scene, store: ParamStore, device: torch.device, size):
+def _dream(image, scene: Scene, store: ParamStore, device: torch.device, size, bar=None):
+    """One frame rendered. `bar` (a tqdm): advanced once per gradient step of the scenes that
+    count them (the dream: octaves x steps), so one big image does not sit at 0/1 for minutes
+    (a frame of scenes that don't count steps is one)."""
     size = size or (image.shape[1], image.shape[0])
     x = to_tensor(image, size, device)
-    y = scene.render(x, store.snapshot())
+    snap = store.snapshot()
+    stepped = [s for s in getattr(scene, "scenes", [scene]) if hasattr(s, "render_steps")]
+    if bar is not None:
+        bar.reset(total=sum(s.render_steps(x.shape[-2:], snap) for s in stepped) or 1)
+        for s in stepped:
+            s.on_step = bar.update
+    try:
+        y = scene.render(x, snap)
+    finally:
+        for s in stepped:
+            s.on_step = None
+    if bar is not None:
+        bar.update(bar.total - bar.n)
     return compose(image, x, y)
 
 
@@ -52,9 +67,8 @@ def render_file(input_path: str, output_path: str, kind: str, scene: Scene, stor
         raise UserError("--music needs a video: an image has no duration.")
     if kind == "image":
         image = read_image(input_path)
-        with tqdm(total=1, desc="render", unit="frame") as bar:
-            out = _dream(image, scene, store, device, size)
-            bar.update()
+        with tqdm(total=1, desc="render", unit="step") as bar:
+            out = _dream(image, scene, store, device, size, bar)
         if Path(output_path).suffix.lower() == ".png":  # the look travels with the picture
             from .snapshot import state_json, write_png
 

@@ -97,3 +97,25 @@ def test_run_without_a_camera_dreams_on_the_synthetic_scene(tmp_path, caplog):
     assert len(frames) == 8 and frames[0].shape == (90, 160, 3)
     assert frames[-1].std() > 10, "expected the synthetic scene, got a flat frame"
     assert "synthetic scene" in caplog.text
+
+
+def test_render_image_advances_at_every_octave_step(tmp_path, cat, monkeypatch):
+    """One image is octaves x steps of gradient steps: the bar moves at each of them (2 x 2
+    here), instead of sitting at 0/1 until the whole image is done."""
+    import liveart.render as render
+
+    updates = []
+
+    class Bar(render.tqdm):
+        def update(self, n=1):
+            if n:
+                updates.append((self.n + n, self.total))
+            return super().update(n)
+
+    monkeypatch.setattr(render, "tqdm", Bar)
+    src, out = tmp_path / "cat.png", tmp_path / "out.png"
+    cv2.imwrite(str(src), cv2.cvtColor(cv2.resize(cat, (64, 48)), cv2.COLOR_RGB2BGR))
+    assert main(["render", str(src), str(out), "--set", "dream.octaves=2",
+                 "--set", "dream.steps=2"]) == 0
+    assert updates == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert cv2.imread(str(out)).shape == (48, 64, 3)

@@ -2,7 +2,8 @@
 
 `Window.show(frame, hud)` draws one frame (uint8 HxWx3 RGB) letterboxed into the window, the HUD
 panel (top-left, toggled with H) and the notice bar (bottom, drawn even with the HUD hidden), then
-flips the display once. `Window.poll()` handles pygame events: F (fullscreen) and H (HUD) are
+flips the display once. `Window.toast(text)` puts a short message on the notice bar for a few
+seconds (what a key did: "Preset saved: ~/.config/liveart/presets/...", a refusal in red). `Window.poll()` handles pygame events: F (fullscreen) and H (HUD) are
 handled here, every other key becomes an action string for the caller.
 
 Cost per frame is kept small: a frame the size of the window is wrapped without copying
@@ -78,6 +79,10 @@ class HudInfo:
 _PANEL_BG = (8, 10, 14, 185)  # near-black, semi-transparent
 _NOTICE_BG = (215, 120, 0, 235)  # amber bar
 _NOTICE_FG = (0, 0, 0)
+_TOAST_BG = (20, 96, 150, 240)  # blue: something a key did
+_TOAST_ERROR_BG = (190, 30, 30, 240)  # red: it could not be done
+_TOAST_FG = (255, 255, 255)
+TOAST_S = 2.5  # seconds a toast stays up
 _WHITE = (240, 240, 240)
 _DIM = (150, 156, 166)
 _NAME = (255, 214, 110)  # changed parameter names
@@ -168,8 +173,8 @@ class Window:
         self._panel_key: tuple | None = None
         self._panel_stable: tuple | None = None
         self._panel_time = 0.0
-        self._notice_surf: pygame.Surface | None = None
-        self._notice_key: tuple | None = None
+        self._bars: dict[tuple, pygame.Surface] = {}  # notice/toast bars by text, size, colour
+        self._toast: tuple[str, bool, float] | None = None  # text, error, monotonic end
 
         if self._fullscreen or self._windowed_size is not None:
             self._open()
@@ -183,6 +188,18 @@ class Window:
     @property
     def fullscreen(self) -> bool:
         return self._fullscreen
+
+    def toast(self, text: str, error: bool = False, seconds: float = TOAST_S) -> None:
+        """Show `text` on the notice bar for `seconds`, in place of the standing notice
+        meanwhile (the latest event wins; the notice comes back after); `error`: in red."""
+        self._toast = (text, bool(error), time.monotonic() + seconds)
+
+    @property
+    def toast_text(self) -> str | None:
+        """The toast the next show() draws, or None once its time is up."""
+        if self._toast is not None and time.monotonic() < self._toast[2]:
+            return self._toast[0]
+        return None
 
     def show(self, frame: np.ndarray, hud: HudInfo | None) -> None:
         """Draw `frame` (uint8 HxWx3 RGB) fitted to the window, the HUD and notice; flip once."""
@@ -219,8 +236,14 @@ class Window:
             self._ensure_font(sh)
             if self._hud_visible:
                 screen.blit(self._hud_panel(hud), (self._margin, self._margin))
-            if hud.notice:
-                bar = self._notice_bar(hud.notice, sw)
+            toast = self.toast_text
+            if toast is not None:
+                bg = _TOAST_ERROR_BG if self._toast[1] else _TOAST_BG
+                # a path's end (the file name) matters most: cut a long toast in the middle
+                bar = self._bar(toast, sw, bg, _TOAST_FG, cut_middle=True)
+            elif hud.notice:
+                bar = self._bar(hud.notice, sw, _NOTICE_BG, _NOTICE_FG)
+            if toast is not None or hud.notice:
                 screen.blit(bar, (0, sh - bar.get_height()))
         pygame.display.flip()
 
@@ -258,7 +281,8 @@ class Window:
             return
         self._closed = True
         self._text_cache.clear()
-        self._panel = self._notice_surf = self._font = None
+        self._bars.clear()
+        self._panel = self._font = None
         self._scaled = None
         pygame.display.quit()
 
@@ -303,7 +327,8 @@ class Window:
             self._font = _load_font(px)
             self._font_px = px
             self._text_cache.clear()
-            self._panel_key = self._notice_key = None
+            self._panel_key = None
+            self._bars.clear()
         self._margin = max(6, px // 2)
 
     def _text(self, text: str, color: tuple[int, int, int]) -> pygame.Surface:
@@ -388,19 +413,37 @@ class Window:
         self._panel, self._panel_key, self._panel_stable, self._panel_time = panel, key, stable, now
         return panel
 
-    def _notice_bar(self, notice: str, width: int) -> pygame.Surface:
-        key = (notice, width, self._font_px)
-        if key == self._notice_key and self._notice_surf is not None:
-            return self._notice_surf
-        pad = self._margin
-        text = notice
-        if self._font.size(text)[0] > width - 2 * pad:  # too long for the window: cut with "..."
-            while text and self._font.size(text + "...")[0] > width - 2 * pad:
+    def _fit(self, text: str, room: int, cut_middle: bool = False) -> str:
+        """`text` cut with "..." to fit `room` pixels: at its end, or (`cut_middle`) in the
+        middle, keeping its first 16 characters ("Snapshot: /home/") and as much of its end
+        (a path's file name) as fits."""
+        if cut_middle and self._font.size(text)[0] > room:
+            head, tail = text[: len(text) // 3], text[len(text) // 3:]
+            while len(head) > 16 and self._font.size(head + "..." + tail)[0] > room:
+                head = head[:-1]
+            while tail and self._font.size(head + "..." + tail)[0] > room:
+                tail = tail[1:]
+            text = head + "..." + tail
+        if self._font.size(text)[0] > room:
+            while text and self._font.size(text + "...")[0] > room:
                 text = text[:-1]
             text += "..."
-        label = self._font.render(text, True, _NOTICE_FG)
+        return text
+
+    def _bar(self, text: str, width: int, bg: tuple, fg: tuple[int, int, int],
+             cut_middle: bool = False) -> pygame.Surface:
+        """A full-width bar with `text` centred on it (the notice bar, or a toast)."""
+        key = (text, width, self._font_px, bg, fg, cut_middle)
+        bar = self._bars.get(key)
+        if bar is not None:
+            return bar
+        pad = self._margin
+        room = width - 2 * pad
+        label = self._font.render(self._fit(text, room, cut_middle), True, fg)
         bar = pygame.Surface((width, label.get_height() + pad), pygame.SRCALPHA)
-        bar.fill(_NOTICE_BG)
-        bar.blit(label, ((width - label.get_width()) // 2 if label.get_width() < width - 2 * pad else pad, pad // 2))
-        self._notice_surf, self._notice_key = bar, key
+        bar.fill(bg)
+        bar.blit(label, ((width - label.get_width()) // 2 if label.get_width() < room else pad, pad // 2))
+        if len(self._bars) > 8:  # a few texts alternate (notice, toasts): don't grow forever
+            self._bars.clear()
+        self._bars[key] = bar
         return bar

@@ -17,6 +17,7 @@ import math
 import random
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -71,6 +72,7 @@ def octave_shapes(h: int, w: int, octaves: int, scale: float, min_side: int = 32
 class DreamScene(Scene):
     name = "dream"
     LABEL_EVERY = 8  # ticks between classifications of the live frame (for the HUD)
+    on_step: Callable[[], None] | None = None  # render(): called after each step (progress)
 
     def __init__(self, device: torch.device, half: bool = False, seed: int = 0):
         super().__init__(device, half)
@@ -257,6 +259,12 @@ class DreamScene(Scene):
             delta = F.interpolate(delta, size=(h, w), mode="bilinear", align_corners=False)
         return self._mix(frame, self._finish(frame, (start + delta).clamp_(0.0, 1.0)), snap)
 
+    def render_steps(self, hw: tuple[int, int], snap: Snapshot) -> int:
+        """The gradient steps render() takes on an h x w frame: octaves x steps (coarse
+        octaves stop at 32 px, so a small frame has fewer)."""
+        shapes = octave_shapes(*hw, snap["dream.octaves"], snap["dream.octave_scale"])
+        return len(shapes) * snap["dream.steps"]
+
     def render(self, frame: torch.Tensor, snap: Snapshot) -> torch.Tensor:
         """Google's full octave pyramid on one frame: steps per octave, coarse to fine."""
         if snap["dream.model"] != self.model_name:  # offline: wait for the model
@@ -275,6 +283,8 @@ class DreamScene(Scene):
             img = base if detail is None else (base + detail).clamp(0.0, 1.0)
             for _ in range(snap["dream.steps"]):
                 img = self.step(img, snap)
+                if self.on_step is not None:
+                    self.on_step()
             detail = img - base
         return self._mix(frame, self._finish(frame, (start + detail).clamp_(0.0, 1.0)), snap)
 

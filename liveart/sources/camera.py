@@ -13,7 +13,8 @@ import logging
 import os
 import threading
 import time
-from typing import Callable, Protocol
+from contextlib import contextmanager
+from typing import Callable, Iterator, Protocol
 
 import cv2
 import numpy as np
@@ -41,12 +42,45 @@ def open_cv2_camera(device: int | str, size: tuple[int, int]) -> Capture:
         if not os.path.exists(device):
             return _Closed()
         device = os.path.realpath(device)
-    cap = cv2.VideoCapture(device)
-    if cap.isOpened():
-        cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
-        cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
-        cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # newest frame, not a backlog
+    with opencv_quiet():
+        cap = cv2.VideoCapture(device)
+        if cap.isOpened():
+            cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
+            cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
+            cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # newest frame, not a backlog
     return cap
+
+
+_quiet_lock = threading.Lock()
+_quiet_depth = 0
+_quiet_saved = 0
+
+
+@contextmanager
+def opencv_quiet() -> Iterator[None]:
+    """OpenCV's own warnings off (errors still on) while a camera opens. OpenCV writes to
+    stderr itself, not through Python logging, at every failed open ("can't open camera by
+    index"), and the supervisor retries every 2 s: a show with no camera would print a line
+    every 2 s. CameraSource says it once in its own words instead; with -v (liveart logging
+    at DEBUG) OpenCV keeps its say. OpenCV's level is process-wide, so nested or concurrent
+    opens (two cameras) restore it only when the last one is done."""
+    global _quiet_depth, _quiet_saved
+    cvlog = getattr(getattr(cv2, "utils", None), "logging", None)
+    if cvlog is None or log.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            _quiet_saved = cvlog.getLogLevel()
+            cvlog.setLogLevel(min(_quiet_saved, cvlog.LOG_LEVEL_ERROR))
+        _quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                cvlog.setLogLevel(_quiet_saved)
 
 
 class _Closed:
@@ -142,7 +176,8 @@ class CameraSource(Source):
     def _run(self) -> None:
         cap: Capture | None = None
         next_try = 0.0
-        lost_logged = False
+        lost_logged = False  # the loss was said (and not yet that the camera is back)
+        opened_since_lost = False  # it opened at least once since frames last came
         period = 1.0 / self.fallback_fps
         t0 = time.monotonic()
         was_paused = False
@@ -163,7 +198,11 @@ class CameraSource(Source):
                 next_try = now + self.retry_every
                 if cap is not None:
                     self.opens += 1
-                    log.info("%s opened", self.label)
+                    # once the loss was said, a device that opens but gives nothing would
+                    # repeat this every retry: the next thing said is that it is back
+                    log.log(logging.DEBUG if lost_logged else logging.INFO, "%s opened",
+                            self.label)
+                    opened_since_lost = True
                     with self._gen_lock:
                         gen = self._gen
                     self._opened_at = now  # grace period for the first frame
@@ -172,19 +211,29 @@ class CameraSource(Source):
             since = now - self._last_new
             quiet = now - max(self._last_new, self._opened_at)
             if cap is not None and quiet > self.stale_after:
-                log.warning("%s gave no new frame for %.1f s; reopening it", self.label, quiet)
+                log.log(logging.DEBUG if lost_logged else logging.WARNING,
+                        "%s gave no new frame for %.1f s; reopening it", self.label, quiet)
                 self._abandon(cap)
                 cap = None
                 next_try = now  # reopen straight away, then every retry_every
             self.live = cap is not None and since <= self.stale_after
             if self.live:
                 self.notice = None
-                lost_logged = False
+                if lost_logged:
+                    log.info("%s is there now: showing the camera, not the synthetic scene.", self.label)
+                lost_logged, opened_since_lost = False, False
             elif ((self._last_new == 0.0 or since > self.fallback_after)
                   and now - self._resumed_at > self.fallback_after):
-                if not lost_logged:
-                    log.warning("No frames from %s: showing the synthetic scene and retrying "
-                                "in the background.", self.label)
+                # said once per loss, again only when it comes back; not while a capture
+                # that just opened has yet to give its first frame
+                if not lost_logged and cap is None:
+                    if opened_since_lost:
+                        log.warning("No frames from %s: showing the synthetic scene and "
+                                    "retrying in the background.", self.label)
+                    else:
+                        log.warning("No camera at %s (not connected, or in use by another "
+                                    "program): showing the synthetic scene and trying again "
+                                    "every %g s.", self.label, self.retry_every)
                     lost_logged = True
                 self.notice = (f"No camera ({self.label}): showing the synthetic scene, "
                                "retrying in the background")

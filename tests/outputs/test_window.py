@@ -287,3 +287,167 @@ def test_a_real_display_is_not_reported_missing(win, caplog):
     with caplog.at_level("ERROR", logger=window_mod.__name__):
         window_mod._say_if_invisible()
     assert caplog.records == []
+
+
+# -- toasts: what a key did, on the notice bar for a moment ------------------------------------
+TOAST_SHOT = "/tmp/window_toast.png"
+
+
+def on_bar(pixel, bg) -> bool:
+    """`pixel` is the bar's colour `bg` (alpha 240) over whatever the frame has there."""
+    return all(c * 240 // 255 - 1 <= int(p) <= c * 240 // 255 + 16
+               for p, c in zip(pixel, bg[:3]))
+
+
+def bar_pixels(px: np.ndarray) -> np.ndarray:
+    return px[WIN_H - 26:, :].astype(int)
+
+
+def test_a_toast_takes_the_notice_bar_for_a_moment(win):
+    frame = quadrants(WIN_W, WIN_H)
+    standing = HudInfo(notice="No camera: showing the synthetic scene (retrying camera:0)")
+    text = "Preset saved: ~/.config/liveart/presets/saved-20261203-081200.toml"
+    win.toast(text, seconds=0.8)
+    assert win.toast_text == text
+    win.show(frame, standing)
+    px = window_pixels()
+    _save_as(px, TOAST_SHOT)
+    assert on_bar(px[WIN_H - 4, 5], window_mod._TOAST_BG)
+    assert (bar_pixels(px).min(axis=2) > 200).sum() > 150  # white glyphs on the blue bar
+    assert win._fit(text, WIN_W - 2 * win._margin, cut_middle=True) == text  # it fits whole
+
+    time.sleep(0.9)  # its time is up: the standing notice is back
+    assert win.toast_text is None
+    win.show(frame, standing)
+    r, g, b = (int(c) for c in window_pixels()[WIN_H - 4, 5])
+    assert r > 180 and 90 < g < 150 and b < 60  # amber
+
+    win.toast("Preset not saved: the disk is full.", error=True)
+    win.show(frame, HudInfo())  # a toast shows with no standing notice too
+    assert on_bar(window_pixels()[WIN_H - 4, 5], window_mod._TOAST_ERROR_BG)
+
+
+def test_a_long_toast_keeps_the_file_name(win):
+    win.show(quadrants(WIN_W, WIN_H), HudInfo())
+    long = "Snapshot: /home/someone/" + "very-long-folder-name/" * 6 + "liveart-20261203-081200-123.png"
+    cut = win._fit(long, WIN_W - 2 * win._margin, cut_middle=True)
+    assert cut.startswith("Snapshot: /home/") and cut.endswith("081200-123.png") and "..." in cut
+    assert win._font.size(cut)[0] <= WIN_W - 2 * win._margin
+
+
+def _save_as(px: np.ndarray, path: str) -> None:
+    surf = pygame.image.frombuffer(np.ascontiguousarray(px), (px.shape[1], px.shape[0]), "RGB")
+    pygame.image.save(surf, path)
+
+
+def test_keys_say_what_they_did(xserver, tmp_path, monkeypatch):
+    """A real show loop (run_window) in a real window: S, P, Up, Down, L, a control moved for
+    MIDI learn, and S again with a folder it can't write; after each, the toast the window
+    drew and the screen."""
+    from types import SimpleNamespace
+
+    import mido
+    import torch
+
+    from liveart import live as live_mod
+    from liveart import params
+    from liveart.control.actions import Actions
+    from liveart.control.midicli import start_midi
+    from liveart.engine import Engine
+    from liveart.params import ParamStore
+    from liveart.scenes.base import Scene
+    from liveart.snapshot import start_snapshots
+    from liveart.sources.synthetic import SyntheticSource
+
+    class Plain(Scene):
+        name = "plain"
+
+        def process(self, frame, snap):
+            return frame
+
+    monkeypatch.setenv("LIVEART_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.setenv("LIVEART_SNAPSHOTS_DIR", str(tmp_path / "snaps"))
+    store = ParamStore()
+    actions = Actions(store)
+    source = SyntheticSource(WIN_W, WIN_H, seed=1).start()
+    engine = Engine(source, Plain(torch.device("cpu")), store, torch.device("cpu"), (64, 36))
+    snaps = start_snapshots(engine, store, actions, "plain")
+    midi = start_midi(store, actions, SimpleNamespace(midi="none"))
+    layers = params.get("dream.layer").choices
+    layer = store.get("dream.layer")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+
+    def plug_in_a_controller():  # as if --midi auto had opened one
+        midi.watch = SimpleNamespace(port="nanoKONTROL2", stop=lambda: None)
+        press(pygame.K_l)
+
+    def move_a_control():  # two steps of one fader: learn assigns it
+        for value in (10, 11):
+            midi.learn.feed(mido.Message("control_change", channel=0, control=7, value=value))
+        midi.watch = None
+
+    def unwritable_config():
+        monkeypatch.setenv("LIVEART_CONFIG_DIR", str(blocker / "cfg"))
+        press(pygame.K_s)
+
+    script = [("S", lambda: press(pygame.K_s)), ("P", lambda: press(pygame.K_p)),
+              ("Up", lambda: press(pygame.K_UP)), ("Down", lambda: press(pygame.K_DOWN)),
+              ("L, --midi none", lambda: press(pygame.K_l)), ("L", plug_in_a_controller),
+              ("learned", move_a_control), ("S, can't", unwritable_config)]
+    seen = {}
+
+    class Scripted(live_mod.Window):
+        step = None
+
+        def poll(self):
+            if self.step is None:  # the last step's toast was drawn: do the next
+                if not script:
+                    return ["quit"]
+                self.step, act = script.pop(0)
+                act()
+            return super().poll()
+
+        def show(self, frame, hud):
+            super().show(frame, hud)
+            assert pygame.display.get_driver() == "x11"  # a real window, not pygame's fallback
+            if self.step is not None:
+                seen[self.step] = (self.toast_text, self._toast[1] if self._toast else None,
+                                   window_pixels().copy())
+                self.step = None
+
+    monkeypatch.setattr(live_mod, "Window", Scripted)
+    args = SimpleNamespace(install=False, fullscreen=False, display=0, seconds=60, frames=None,
+                           scene="plain")
+    engine.start()
+    try:
+        live_mod.run_window(engine, args, (WIN_W, WIN_H), actions, midi=midi)
+    finally:
+        engine.stop()
+        source.stop()
+        snaps.stop()
+    assert list(seen) == ["S", "P", "Up", "Down", "L, --midi none", "L", "learned", "S, can't"]
+
+    text, error, px = seen["S"]
+    saved = sorted((tmp_path / "cfg" / "presets").glob("saved-*.toml"))
+    assert text == f"Preset saved: {saved[0]}" and not error
+    _save_as(px, "/tmp/window_toast_preset.png")
+    assert on_bar(px[WIN_H - 4, 5], window_mod._TOAST_BG)
+    assert (bar_pixels(px).min(axis=2) > 200).sum() > 150  # white text on the bar
+
+    text, error, px = seen["P"]
+    assert text.startswith(f"Snapshot: {tmp_path / 'snaps'}/liveart-") and text.endswith(".png")
+    assert (tmp_path / "snaps" / text.rsplit("/", 1)[1]).is_file()  # written where it said
+
+    up = layers[min(layers.index(layer) + 1, len(layers) - 1)]
+    assert seen["Up"][0] == f"Layer: {up}" and seen["Down"][0] == f"Layer: {layer}"
+    assert seen["L, --midi none"][:2] == (
+        "MIDI learn needs a MIDI input; this show runs with --midi none.", True)
+    assert seen["L"][:2] == ("MIDI learn: move a control for dream.layer", False)
+    text, error, _ = seen["learned"]
+    assert text.startswith("MIDI learn: dream.layer <- ") and "7" in text and not error
+
+    text, error, px = seen["S, can't"]
+    assert error and ("Could not save preset 'saved-" in text or "Preset not saved" in text)
+    _save_as(px, "/tmp/window_toast_error.png")
+    assert on_bar(px[WIN_H - 4, 5], window_mod._TOAST_ERROR_BG)

@@ -6,6 +6,10 @@ made it and a running counter, so a published frame can be traced back to its or
 """
 from __future__ import annotations
 
+import logging
+import os
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -453,3 +457,66 @@ def test_devices_lists_by_id_names_first(tmp_path, monkeypatch):
     cams = devices._cameras()
     assert cams[0]["name"] == str(by_id / "usb-Logitech_C920-video-index0")
     assert str(target) in cams[0]["description"] and "--source camera:" in cams[0]["description"]
+
+
+NO_CAMERA_SAID = "(not connected, or in use by another program): showing the synthetic scene"
+
+
+def _run_without_camera(spec: str, tmp_path, *extra: str) -> str:
+    """A real `liveart run` on a camera that isn't there for 5 s (the supervisor tries at
+    0, 2 and 4 s); returns its stderr."""
+    env = dict(os.environ, LIVEART_CONFIG_DIR=str(tmp_path / "cfg"))
+    env.pop("OPENCV_LOG_LEVEL", None)  # OpenCV's own default: warnings on
+    proc = subprocess.run(
+        [sys.executable, "-m", "liveart", *extra, "run", "--headless", "--source", spec,
+         "--seconds", "5", "--size", "64x36", "--no-osc", "--midi", "none", "--fresh"],
+        env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stderr
+
+
+@pytest.mark.parametrize("spec", ["camera:99", "camera:/dev/video99"])
+def test_a_missing_camera_is_said_once_not_at_every_retry(spec, tmp_path):
+    # camera:99 goes through OpenCV, which says "can't open camera by index" at every try;
+    # a path that isn't there is not handed to OpenCV at all
+    err = _run_without_camera(spec, tmp_path)
+    assert err.count("can't open camera by index") <= 1, err
+    assert err.count(NO_CAMERA_SAID) == 1, err
+    label = spec if spec == "camera:99" else "/dev/video99"
+    assert f"No camera at {label} {NO_CAMERA_SAID}" in err
+
+
+def test_with_verbose_opencv_keeps_its_own_words(tmp_path):
+    # -v: OpenCV's warning at each try is let through (and this shows that the test above
+    # really retried: 3 tries in 5 s)
+    err = _run_without_camera("camera:99", tmp_path, "-v")
+    assert err.count("can't open camera by index") >= 2, err
+    assert err.count(NO_CAMERA_SAID) == 1, err
+
+
+def test_the_camera_log_says_each_change_once(rig, caplog):
+    """Missing at the start, plugged in, unplugged, and a device that opens but never gives a
+    frame: one line for each change of state, none for the retries in between (retry_every
+    is 0.3 s here, so each second of absence is about three tries)."""
+    caplog.set_level(logging.INFO, logger="liveart.sources.camera")
+    cam, src, _ = rig("unplugged")
+    src.start()
+    wait_for(lambda: cam.open_calls >= 4, 3.0, "several tries")
+
+    def said(text):
+        return sum(text in r.getMessage() for r in caplog.records)
+
+    assert said(f"No camera at camera:0 {NO_CAMERA_SAID}") == 1
+    cam.mode = "ok"
+    wait_live(cam, src)
+    assert said("camera:0 is there now") == 1
+    cam.mode = "unplugged"
+    wait_for(lambda: said(NO_CAMERA_SAID) == 2, 3.0, "the loss said again")
+    tries = cam.open_calls
+    wait_for(lambda: cam.open_calls >= tries + 3, 3.0, "more tries")
+    assert said(NO_CAMERA_SAID) == 2 and said("gave no new frame") == 1
+    cam.mode = "fail"  # opens, but reads fail: not back, and said no more than before
+    wait_for(lambda: cam.open_calls >= tries + 6, 3.0, "tries that open")
+    assert said("is there now") == 1 and said(NO_CAMERA_SAID) == 2
+    assert said("No frames from") == 0 and said("gave no new frame") == 1
+    assert said("camera:0 opened") == 0  # after a loss was said, only its end is said
