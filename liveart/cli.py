@@ -86,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument("output", help="output file of the same kind")
     _add_engine_options(render, render=True)
     render.add_argument("--music", metavar="WAV", help="also write the music the frames would "
-                        "have played to WAV (and add it to a video output when ffmpeg is there)")
+                        "have played to WAV (and add it to a video output)")
     render.add_argument("--from", dest="from_png", metavar="SNAPSHOT.png",
                         help="start from the parameters and scene a liveart PNG carries (a "
                         "snapshot or a render); --scene, --preset and --set go on top")
