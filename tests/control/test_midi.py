@@ -596,3 +596,26 @@ def test_load_map_reports_bad_toml_and_missing_files(tmp_path):
         load_map(tmp_path / "none.toml")
     with pytest.raises(UserError, match="Unknown MIDI map 'korg'"):
         load_map("korg")
+
+
+def test_a_layer_fader_covers_the_current_networks_layers_and_follows_the_model(rig, store):
+    # dream.layer's full list has 38 layers of three networks; a fader bound to it must step
+    # through those dream.model has now, or most of its travel selects layers that don't run
+    h = rig('[[cc]]\ncc = 3\nparam = "dream.layer"\npickup = false\n')
+    h.handle(cc(3, 127))
+    assert store.get("dream.layer") == "head"  # EfficientNet's last layer, not VGG19's pool5
+    h.handle(cc(3, 0))
+    assert store.get("dream.layer") == "blocks.0"
+    store.set("dream.model", "vgg16")
+    h.handle(cc(3, 127))
+    assert store.get("dream.layer") == "pool5"
+    h.handle(cc(3, 0))
+    assert store.get("dream.layer") == "relu1_1"
+
+
+def test_layer_feedback_shows_the_position_among_the_current_networks_layers(store):
+    h = MidiHandler(store, Actions(store), make_map('[[cc]]\ncc = 3\nchannel = 1\nparam = "dream.layer"\n'))
+    out = FakeOutput("ctl")
+    store.set("dream.layer", "head")
+    h.feedback(out.send, now=1.0)
+    assert out.sent[-1].value == 127  # the last of EfficientNet's 17, not 16/37 of the way

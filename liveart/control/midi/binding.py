@@ -32,6 +32,7 @@ class Binding:
     lo: float | None = None       # numeric range the control covers (may be reversed)
     hi: float | None = None
     values: tuple = ()            # discrete values the control steps through
+    follows_choices: bool = False # values are the store's choices for param now (dream.layer)
     curve: str = "lin"
     shape: float = 1.0
     hires: bool = False           # 14-bit: this CC is the MSB, CC+32 the LSB
@@ -84,6 +85,12 @@ class Binding:
         target = self.action if self.mode == "trigger" else self.param
         extra = "" if self.mode in ("absolute", "trigger") else f" ({self.mode})"
         return f"{ctl} on {ch} -> {target}{extra}"
+
+    def sync_choices(self, store) -> None:
+        """For an enum whose choices depend on another parameter (dream.layer on dream.model):
+        step through the choices it has now, not every network's layers."""
+        if self.follows_choices:
+            self.values = store.choices(self.param)
 
     def from_x(self, x: float) -> Any:
         """Control position 0..1 -> parameter value."""

@@ -111,6 +111,7 @@ class Feedback:
         if b.is_press:
             on = bool(cur) if b.value is None else same_value(cur, b.value)
             return b.led_on if on else b.led_off
+        b.sync_choices(self.store)
         x = b.to_x(cur)
         return None if x is None else int(round(x * b.full))
 

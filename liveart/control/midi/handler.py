@@ -140,6 +140,7 @@ class MidiHandler:
     def _absolute(self, b: Binding, x: float) -> None:
         st = self._st(b)
         p = params.REGISTRY[b.param]
+        b.sync_choices(self.store)
         if b.pickup and p.type != "bool":
             cur = self.store.get(b.param)
             if st.engaged and not same_value(cur, st.last_set):
@@ -162,6 +163,7 @@ class MidiHandler:
         st = self._st(b)
         p = params.REGISTRY[b.param]
         cur = self.store.get(b.param)
+        b.sync_choices(self.store)
         if p.type == "bool":
             self._set(b, delta > 0)
             return

@@ -138,6 +138,7 @@ class MidiLearn:
         b.mode = self.mode
         if p.type == "enum":
             b.values = p.choices
+            b.follows_choices = p.choices_from is not None
         else:
             b.lo, b.hi = float(p.min), float(p.max)
         b.hires = self.mode == "absolute" and self._lsb_seen and number < 32

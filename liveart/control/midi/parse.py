@@ -164,6 +164,7 @@ def parse_binding(kind: str, e: dict, map_channel: int | None, defaults: dict,
         b.values = tuple(_coerce(p, v, fail) for v in vals)
     elif p.type == "enum":
         b.values = p.choices
+        b.follows_choices = p.choices_from is not None
     elif p.type == "str":
         raise fail(f"{pname} is text: a fader or knob needs values = [...] to step through.")
     elif p.type in ("float", "int"):
