@@ -212,6 +212,11 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise UserError(f"--set takes name=value (for example dream.octaves=3), not {_short(text)}.")
     name, value = (s.strip() for s in text.split("=", 1))
     p = get(name)
+    if p.choices_from is not None:
+        # dream.layer=3 or =relu4_3 means one of dream.model's layers, and that model may be
+        # set in the same command line: the store judges it with the rest of the batch
+        p.coerce(value)  # refuses what is no choice or index of any model
+        return name, value
     coerced = p.coerce(value)
     # what the user typed is refused when out of range (exit 2), as in a preset file; live
     # controllers (OSC, MIDI) keep clamping

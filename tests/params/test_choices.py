@@ -3,7 +3,7 @@ whoever sets it (OSC, MIDI, keys, presets, --set), and batches are judged as a w
 import pytest
 
 from liveart.errors import UserError
-from liveart.params import REGISTRY, ParamStore
+from liveart.params import REGISTRY, ParamStore, parse_assignment
 from liveart.params.dream import DEFAULT_LAYERS, MODEL_LAYERS
 
 
@@ -95,3 +95,19 @@ def test_the_layer_keys_step_through_the_current_networks_layers():
     store.set("dream.model", "vgg16")
     step_param(store, "dream.layer", -1)
     assert store.get("dream.layer") == "relu4_2"
+
+
+def test_set_picks_a_layer_by_index_among_the_models_given_on_the_same_command_line():
+    # `--set dream.layer=3 --set dream.model=vgg16`: index 3 of VGG16's layers, whichever
+    # order the two come in (it was index 3 of all 38 layers: blocks.3)
+    values = dict(parse_assignment(t) for t in ("dream.layer=3", "dream.model=vgg16"))
+    store = ParamStore(values)
+    assert store.get("dream.layer") == "relu2_1"
+    assert ParamStore(dict([parse_assignment("dream.layer=3")])).get("dream.layer") == "blocks.3"
+
+
+def test_set_refuses_a_layer_the_model_lacks_and_a_name_no_model_has():
+    with pytest.raises(UserError, match="can't be 'relu5_4' with dream.model efficientnet_lite0"):
+        ParamStore(dict([parse_assignment("dream.layer=relu5_4")]))
+    with pytest.raises(UserError, match="must be one of"):
+        parse_assignment("dream.layer=relu9_9")
