@@ -338,6 +338,7 @@ def cmd_run(args) -> int:
     controls.append(MemoryTrimmer().start())  # freed heap pages back to the system, every 30 s
     voice = _start_music(store, engine, clock, args)
     controls.append(voice)
+    _follow_music_in_oscquery(voice, controls)
     from .outputs.recording import start_recording_control
 
     recording = start_recording_control(engine, actions, voice, args)  # record/*, key C, --record
@@ -390,6 +391,16 @@ def _start_music(store, engine, clock, args):
                       midi_out=args.music_midi_out,
                       osc_targets=[parse_target(t) for t in args.osc_out],
                       seed=args.seed, gate=lambda: not engine.dark).start()
+
+
+def _follow_music_in_oscquery(voice, controls) -> None:
+    """OSCQuery LISTEN on /liveart/music/note or /chord gets each note as it sounds."""
+    from .control.oscquery import OscQueryServer
+    from .music.outputs import music_readout
+
+    for query in (c for c in controls if isinstance(c, OscQueryServer)):
+        voice.event_listeners.append(
+            lambda at, ev, readouts=query.readouts: readouts.event(at, *music_readout(ev)))
 
 
 def _start_osc(store, actions, engine, args, health=None) -> list:

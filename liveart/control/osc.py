@@ -666,6 +666,9 @@ class Echo:
         return sent
 
 
+MAX_PENDING_EVENTS = 256  # music notes waiting for a LISTEN push (about 30 a second at most)
+
+
 class Readouts:
     """The values liveart sends besides parameters (liveart.params.actions.READOUTS), for
     --osc-out and OSCQuery's LISTEN alike.
@@ -686,9 +689,28 @@ class Readouts:
         self.health_interval = HEALTH_INTERVAL
         self._next_stats = self._next_health = -math.inf
         self._report = _RateLimitedLog(log)
+        self._events: collections.deque = collections.deque(maxlen=MAX_PENDING_EVENTS)
+        self._events_lock = threading.Lock()
+
+    def event(self, at: float, address: str, args: Iterable[tuple[Any, str]]) -> None:
+        """A readout that happens at one moment (a music note, scheduled a little ahead):
+        sent by the first due() at or after `at` (time.monotonic()). Thread-safe; while
+        nobody takes them only the latest MAX_PENDING_EVENTS are kept."""
+        with self._events_lock:
+            self._events.append((at, address, message(address, args)))
+
+    def events_due(self, now: float) -> list[tuple[str, bytes]]:
+        with self._events_lock:
+            if not self._events or self._events[0][0] > now:
+                return []
+            ready = sorted((e for e in self._events if e[0] <= now), key=lambda e: e[0])
+            keep = [e for e in self._events if e[0] > now]
+            self._events.clear()
+            self._events.extend(keep)
+        return [(address, dgram) for _, address, dgram in ready]
 
     def due(self, now: float) -> list[tuple[str, bytes]]:
-        out: list[tuple[str, bytes]] = []
+        out: list[tuple[str, bytes]] = self.events_due(now)
         if self.stats_source is not None and now >= self._next_stats:
             self._next_stats = now + self.stats_interval
             out += self.stats_messages()

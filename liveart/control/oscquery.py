@@ -416,6 +416,8 @@ class OscQueryServer:
         pushes = [(REGISTRY[n].address, message(REGISTRY[n].address)) for n in sorted(fired)]
         if any(_READOUT_ADDRESSES & c.listening for c in self._clients.values()):
             pushes += self.readouts.due(now)  # made only while someone follows one
+        else:
+            self.readouts.events_due(now)  # music notes nobody follows: let them go
         for address, dgram in pushes:
             broadcast([conn for conn, c in self._clients.items() if address in c.listening],
                       dgram)

@@ -79,6 +79,14 @@ class MidiOut:
             pass
 
 
+def music_readout(ev) -> tuple[str, list[tuple[Any, str]]]:
+    """A note or chord event as its readout: (address, [(value, OSC type tag), ...])."""
+    if isinstance(ev, ChordEvent):
+        return "/liveart/music/chord", [(int(p), "i") for p in ev.pitches]
+    return "/liveart/music/note", [(int(ev.pitch), "i"), (int(ev.velocity), "i"),
+                                   (float(ev.duration_s), "f")]
+
+
 class OscMusicOut:
     """/liveart/music/note i i f (pitch, velocity, duration s) and /liveart/music/chord i i i
     to each (host, port) of --osc-out."""
@@ -93,11 +101,9 @@ class OscMusicOut:
             except (OSError, ValueError) as e:
                 log.warning("OSC music output to %s:%s is not available (%s).", host, port, e)
 
-    def note(self, pitch: int, velocity: int, duration_s: float) -> None:
-        self._send("/liveart/music/note", [int(pitch), int(velocity), float(duration_s)])
-
-    def chord(self, pitches) -> None:
-        self._send("/liveart/music/chord", [int(p) for p in pitches])
+    def send(self, ev) -> None:
+        address, args = music_readout(ev)
+        self._send(address, [v for v, _ in args])
 
     def _send(self, address: str, args: list) -> None:
         for c in self.clients:
@@ -229,14 +235,9 @@ class MusicVoice:
                     if self.midi:
                         self.midi.note_off(payload)
                     continue
-                if isinstance(payload, ChordEvent):
-                    if self.osc:
-                        self.osc.chord(payload.pitches)
-                    pitches = payload.pitches
-                else:
-                    if self.osc:
-                        self.osc.note(payload.pitch, payload.velocity, payload.duration_s)
-                    pitches = (payload.pitch,)
+                if self.osc:
+                    self.osc.send(payload)
+                pitches = payload.pitches if isinstance(payload, ChordEvent) else (payload.pitch,)
                 if self.midi:
                     for p in pitches:
                         self.midi.note_on(p, payload.velocity)
@@ -255,4 +256,4 @@ class MusicVoice:
                     pass
 
 
-__all__ = ["MidiOut", "OscMusicOut", "MusicVoice", "NoteEvent", "ChordEvent"]
+__all__ = ["MidiOut", "OscMusicOut", "music_readout", "MusicVoice", "NoteEvent", "ChordEvent"]

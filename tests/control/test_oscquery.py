@@ -385,3 +385,41 @@ def test_advertising_failure_is_logged_and_the_server_goes_on(store, monkeypatch
         assert get(srv, "/liveart/dream/mix?ACCESS") == (200, {"ACCESS": 3})
     finally:
         srv.stop()
+
+
+def test_listen_gets_the_music_voices_notes_as_they_sound(store):
+    """/liveart/music/note and /chord are readouts of moments, not values: each note goes to
+    a LISTEN client when it sounds (the show wires the voice to the server as `run` does)."""
+    import numpy as np
+
+    from liveart.cli import _follow_music_in_oscquery
+    from liveart.music.outputs import MusicVoice
+    from liveart.music.summary import ActivationSummary
+
+    store.update({"music.enabled": True, "music.density": 1.0, "music.tempo": 240.0})
+    s = ActivationSummary(np.ones(8, np.float32), [1, 2, 3], 1.0, 0.5, (0.5, 0.5), [("cat", 0.9)])
+    srv = OscQueryServer(store, OSC_PORT, port=0, advertise=False)
+    srv.start()
+    voice = MusicVoice(store, lambda: s, synth=False)
+    _follow_music_in_oscquery(voice, [srv, voice])
+
+    async def scenario():
+        async with websockets_client.connect(f"ws://127.0.0.1:{srv.port}/") as ws:
+            for path in ("/liveart/music/note", "/liveart/music/chord", "/liveart/dream/steps"):
+                await ws.send(json.dumps({"COMMAND": "LISTEN", "DATA": path}))
+            await _barrier(ws, 3)
+            voice.start()
+            got = {}
+            while set(got) != {"/liveart/music/note", "/liveart/music/chord"}:
+                msg = await _recv(ws, 3.0)
+                got[msg.address] = msg.params
+            return got
+
+    try:
+        got = asyncio.run(scenario())
+    finally:
+        voice.stop()
+        srv.stop()
+    pitch, velocity, seconds = got["/liveart/music/note"]
+    assert 0 <= pitch <= 127 and 0 < velocity <= 127 and seconds > 0
+    assert got["/liveart/music/chord"] and all(0 <= p <= 127 for p in got["/liveart/music/chord"])
