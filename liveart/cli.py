@@ -97,9 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=10.0, help="how long to measure (default 10)")
     bench.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring (default 2)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
-    bench.add_argument("--compare", choices=["reference"],
+    bench.add_argument("--compare", choices=["reference", "smooth"],
                        help="reference: also time the plain eager Deep Dream step on the same "
-                       "network, in alternating rounds of the same run, and print the speed-up")
+                       "network, in alternating rounds of the same run, and print the speed-up; "
+                       "smooth: the style scene with and without style.smooth, likewise")
 
     devices = sub.add_parser("devices", help="list cameras, MIDI ports, audio outputs, torch devices")
     devices.add_argument("--json", action="store_true")
@@ -478,14 +479,29 @@ def cmd_bench(args) -> int:
         print(f"  reference step p50 ms per tick {result['reference_p50_ms']}")
         print(f"  speed-up (median reference / median liveart): {result['speedup']:.2f}x")
         return 0
+    if args.compare == "smooth":
+        from .bench import run_compare_smooth
+
+        result = run_compare_smooth(scene, store, device, half, size, args.seconds,
+                                    args.warmup, args.seed)
+        if args.json:
+            print(json.dumps(result))
+            return 0
+        print(f"scene {result['scene']} on {result['device']} at {result['size']}, "
+              f"{result['rounds']} alternating rounds:")
+        print(f"  style.smooth {result['smooth']:g}  p50 ms per tick {result['smoothed_p50_ms']}")
+        print(f"  style.smooth 0    p50 ms per tick {result['unsmoothed_p50_ms']}")
+        print(f"  cost of smoothing (median smoothed / median unsmoothed): {result['cost']:.2f}x")
+        return 0
     result = run_bench(scene, store, device, half, size, args.seconds, args.warmup, args.seed)
     if args.json:
         print(json.dumps(result))
     else:
         print(f"scene {result['scene']} on {result['device']} at {result['size']}: "
-              f"{result['fps']:.1f} fps over {result['frames']} frames")
+              f"{result['fps']:.1f} fps over {result['frames']} frames "
+              f"({result['fps_vs_scene_p50']:.2f} x 1000 / scene p50)")
         for stage, v in result["stages"].items():
-            print(f"  {stage:10s} p50 {v['p50_ms']:7.2f} ms   p95 {v['p95_ms']:7.2f} ms")
+            print(f"  {stage:10s} p50 {v['p50_ms']:7.2f} ms   p95 {v['p95_ms']:7.2f} ms   mean {v['mean_ms']:7.2f} ms")
     return 0
 
 

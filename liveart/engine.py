@@ -2,12 +2,19 @@
 
 The render thread never waits for the window and the window never waits for inference: they
 meet only in latest-only slots. Each tick takes one parameter snapshot.
+
+In the running loops (`start()`, `run_frames()`) the compose of a tick (upscale of the change,
+the add, the outputs' sinks) runs in a compose thread while the next tick's scene runs:
+OpenCV and torch release the GIL, so on a 2-core CPU it takes the core torch leaves free
+(liveart.cpu_threads) instead of sitting between two network passes. One compose is in flight
+at most, so outputs stay in order and nothing queues up. `tick()` alone stays synchronous.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -15,7 +22,7 @@ import cv2
 import numpy as np
 import torch
 
-from .frames import compose, to_tensor
+from .frames import compose_change, compose_change_on_device, to_tensor
 from .guard import SceneGuard
 from .params import ParamStore, Snapshot
 from .scenes.base import Scene
@@ -55,7 +62,13 @@ class Engine:
         self.out_slot: LatestSlot[Output] = LatestSlot()
         self.stats = StageStats()
         self.frozen = False
-        self.sinks: list[Callable[[Output], None]] = []  # called in the render thread
+        # called with each output, in order, from one thread (the compose thread when running)
+        self.sinks: list[Callable[[Output], None]] = []
+        self._last_input: tuple | None = None  # (source frame key, image, tensor): see _input
+        self._composer: ThreadPoolExecutor | None = None
+        self._composing: Future | None = None
+        # CUDA: upscale and add on the device, one download; CPU: OpenCV on the host
+        self._compose = compose_change_on_device if device.type == "cuda" else compose_change
         self.errors = 0
         self.scene_factory = scene_factory
         self._next_scene: Scene | None = None
@@ -79,6 +92,11 @@ class Engine:
     # -- one tick ----------------------------------------------------------------------------
     def tick(self) -> Output | None:
         """Run one tick now; returns the output, or None when the source has no frame yet."""
+        return self._tick(overlap=False)
+
+    def _tick(self, overlap: bool) -> Output | Future | None:
+        """One tick; with `overlap` its compose is handed to the compose thread (the Future of
+        its Output is returned), else done here."""
         t0 = time.perf_counter()
         if self._next_scene is not None:  # a scene built in the background is ready
             self.scene, self._next_scene = self._next_scene, None
@@ -91,25 +109,53 @@ class Engine:
         self.dark = level <= 0.0
         self._follow_dark()
         if self.dark:
+            self.wait_composed()
             return self._emit(self._black_frame(frame.image))
-        image = frame.image
-        if self.output_size and (image.shape[1], image.shape[0]) != self.output_size:
-            image = cv2.resize(image, self.output_size, interpolation=cv2.INTER_AREA)
         t1 = time.perf_counter()
-        x = to_tensor(image, self.size, self.device)
+        image, x = self._input(frame)
         t2 = time.perf_counter()
         y = self._process(x, snap)
         if self.device.type == "cuda":
             torch.cuda.synchronize()  # so the scene's time is not billed to the upscale
         t3 = time.perf_counter()
-        result = compose(image, x, y)
-        t4 = time.perf_counter()
-        for name, a, b in (("capture", t0, t1), ("to_device", t1, t2), ("scene", t2, t3),
-                           ("upscale", t3, t4)):
+        for name, a, b in (("capture", t0, t1), ("to_device", t1, t2), ("scene", t2, t3)):
             self.stats.add(name, (b - a) * 1000.0)
+        change = y - x  # taken here: the scene may reuse its tensors in the next tick
+        if not overlap:
+            return self._compose_and_emit(image, change, level)
+        self.wait_composed()
+        if self._composer is None:
+            self._composer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="compose")
+        self._composing = self._composer.submit(self._compose_and_emit, image, change, level)
+        return self._composing
+
+    def _input(self, frame) -> tuple[np.ndarray, torch.Tensor]:
+        """The frame at the output size and as the scene's tensor; converted once per source
+        frame (a 30 fps camera under a faster loop hands out each frame more than once, and
+        scenes never change their input in place)."""
+        key = (id(self.source), frame.seq, self.size, self.output_size, self.device)
+        if self._last_input is not None and self._last_input[0] == key:
+            return self._last_input[1], self._last_input[2]
+        image = frame.image
+        if self.output_size and (image.shape[1], image.shape[0]) != self.output_size:
+            image = cv2.resize(image, self.output_size, interpolation=cv2.INTER_AREA)
+        x = to_tensor(image, self.size, self.device)
+        self._last_input = (key, image, x)
+        return image, x
+
+    def _compose_and_emit(self, image: np.ndarray, change: torch.Tensor, level: float) -> Output:
+        t3 = time.perf_counter()
+        result = self._compose(image, change)
+        self.stats.add("upscale", (time.perf_counter() - t3) * 1000.0)
         if level < 1.0:  # fading in or out at the schedule's edge
             cv2.convertScaleAbs(result, dst=result, alpha=level)
         return self._emit(result)
+
+    def wait_composed(self) -> None:
+        """Wait for the compose in flight, if any (its error, if it failed, is raised here)."""
+        composing, self._composing = self._composing, None
+        if composing is not None:
+            composing.result()
 
     def _follow_dark(self) -> None:
         """Closed hours: after PAUSE_SOURCE_AFTER_S of black the source pauses (a camera lets
@@ -209,6 +255,8 @@ class Engine:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10.0)
+        if self._composer is not None:
+            self._composer.shutdown(wait=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -219,7 +267,7 @@ class Engine:
                 self._stop.wait(0.01)
                 continue
             try:
-                if self.tick() is None:
+                if self._tick(overlap=True) is None:
                     self._stop.wait(0.005)
                 elif self.dark:  # nothing to compute: black, at a low rate
                     self._stop.wait(DARK_TICK_S)
@@ -234,19 +282,26 @@ class Engine:
                 self._stop.wait(0.05)
 
     def run_frames(self, frames: int | None = None, seconds: float | None = None) -> None:
-        """Headless: tick in the calling thread until `frames` outputs or `seconds` elapsed."""
+        """Headless: tick in the calling thread until `frames` outputs or `seconds` elapsed
+        (every output emitted when it returns)."""
         end = None if seconds is None else time.monotonic() + seconds
-        while not self._stop.is_set():
-            for hook in self.loop_hooks:
-                hook()
-            if frames is not None and self.stats.frames >= frames:
-                return
-            if end is not None and time.monotonic() >= end:
-                return
-            if self.tick() is None:
-                time.sleep(0.005)
-            elif self.dark:
-                self._stop.wait(DARK_TICK_S)
+        outputs = self.stats.frames  # emitted, plus the one whose compose is in flight
+        try:
+            while not self._stop.is_set():
+                for hook in self.loop_hooks:
+                    hook()
+                if frames is not None and outputs >= frames:
+                    return
+                if end is not None and time.monotonic() >= end:
+                    return
+                if self._tick(overlap=True) is None:
+                    time.sleep(0.005)
+                    continue
+                outputs += 1
+                if self.dark:
+                    self._stop.wait(DARK_TICK_S)
+        finally:
+            self.wait_composed()
 
 
 def _scaled(size: tuple[int, int], factor: float, ceiling: tuple[int, int]) -> tuple[int, int]:

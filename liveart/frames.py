@@ -4,6 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 
 def to_tensor(image: np.ndarray, size: tuple[int, int], device: torch.device) -> torch.Tensor:
@@ -22,7 +23,42 @@ def compose(image: np.ndarray, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
     Upscaling only the change keeps the camera's own detail, where blowing up the small result
     would blur it.
     """
-    delta = (y - x).mul_(255.0)[0].permute(1, 2, 0).float().cpu().numpy()
+    return compose_change(image, y - x)
+
+
+def compose_change(image: np.ndarray, change: torch.Tensor) -> np.ndarray:
+    """compose() from the change itself (y - x, 1x3xhxw): the engine takes the difference in
+    its own thread and hands this part to the compose thread."""
+    delta = change.mul_(255.0)[0].permute(1, 2, 0).float().cpu().numpy()
     delta = cv2.resize(np.ascontiguousarray(delta), (image.shape[1], image.shape[0]),
                        interpolation=cv2.INTER_LINEAR)
     return cv2.add(image, delta, dtype=cv2.CV_8U)
+
+
+_pinned: dict[tuple, torch.Tensor] = {}  # page-locked upload buffers by frame shape (CUDA)
+
+
+def compose_on_device(image: np.ndarray, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+    return compose_change_on_device(image, y - x)
+
+
+def compose_change_on_device(image: np.ndarray, change: torch.Tensor) -> np.ndarray:
+    """compose() with the upscale and the add on the scene's device (for CUDA): the full frame
+    goes up once (from a reused page-locked buffer, so the copy is a DMA), the change is
+    upscaled and added there, and one uint8 frame comes back, instead of a float download of
+    the change and an upscale on the CPU. Same picture as compose() (bilinear, half-pixel
+    centres, rounded and saturated to 0..255)."""
+    h, w = image.shape[:2]
+    host = torch.from_numpy(image)
+    if change.device.type == "cuda":
+        buf = _pinned.get(image.shape)
+        if buf is None:
+            buf = _pinned.setdefault(image.shape, torch.empty(image.shape, dtype=torch.uint8,
+                                                              pin_memory=True))
+        buf.copy_(host)
+        host = buf
+    full = host.to(change.device, non_blocking=True).permute(2, 0, 1)[None].float()
+    delta = F.interpolate(change.mul_(255.0).float(), size=(h, w), mode="bilinear",
+                          align_corners=False)
+    out = full.add_(delta).round_().clamp_(0.0, 255.0).to(torch.uint8)
+    return out[0].permute(1, 2, 0).contiguous().cpu().numpy()

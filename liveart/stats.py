@@ -48,4 +48,5 @@ class StageStats:
         with self._lock:
             data = {s: np.asarray(v) for s, v in self._ms.items() if v}
         return {s: {"p50_ms": round(float(np.percentile(a, 50)), 2),
-                    "p95_ms": round(float(np.percentile(a, 95)), 2)} for s, a in data.items()}
+                    "p95_ms": round(float(np.percentile(a, 95)), 2),
+                    "mean_ms": round(float(a.mean()), 2)} for s, a in data.items()}

@@ -39,10 +39,17 @@ Cost per call at 256x144 on the dev CPU (2 cores, shared with other work, load ~
 (grey conversion and state only). The mask is softened with OpenCV on a CPU (torch's CPU
 max/avg pooling alone took ~1.1 ms); with torch pooling on other devices.
 
+Overlap: `begin(frame)` starts the flow (both DIS calls and the round trip) in a thread of its
+own before the network runs, and the blend picks it up after: the flow needs only the camera
+frames, and OpenCV releases the GIL, so on 2 cores it runs on the core torch leaves free
+instead of after the network (`liveart bench --scene style --compare smooth` measures it).
+
 Cuts: when the mean photometric error is huge (a different scene), the state is dropped and the
 fresh result returned as is -- no ghost of the old picture, not even a faint one.
 """
 from __future__ import annotations
+
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -103,9 +110,37 @@ class TemporalSmoother:
         self._pix: tuple[np.ndarray, np.ndarray] | None = None  # pixel coordinates, x and y
         self.last_mask: torch.Tensor | None = None  # 1x1xhxw trust used by the last blend
         self.cuts = 0  # how many times a cut reset the state
+        self._flow_pool: ThreadPoolExecutor | None = None
+        self._begun: tuple[torch.Tensor, np.ndarray, Future] | None = None  # frame, grey, motion
 
     def reset(self) -> None:
+        self._take_begun()
         self._prev_gray, self._prev, self.last_mask = None, None, None
+
+    def _take_begun(self):
+        """The begun motion estimate, waited for (so the flow thread is done with the DIS
+        object): (frame, grey, motion), or None."""
+        begun, self._begun = self._begun, None
+        if begun is None:
+            return None
+        try:
+            return begun[0], begun[1], begun[2].result()
+        except Exception:  # noqa: BLE001 - computed again in line, where an error would show
+            return None
+
+    def begin(self, frame: torch.Tensor) -> None:
+        """Start the motion estimate for `frame` in the flow thread; the call with the same
+        frame tensor uses it (any other call computes its own)."""
+        prev_gray = self._prev_gray
+        if prev_gray is None:
+            return
+        gray = to_gray(frame)
+        if gray.shape != prev_gray.shape:
+            return
+        if self._flow_pool is None:
+            self._flow_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flow")
+        self._take_begun()  # one never picked up finishes before the next starts
+        self._begun = (frame, gray, self._flow_pool.submit(self._motion, gray, prev_gray))
 
     def _remember(self, gray: np.ndarray, frame: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
         self._prev_gray = gray
@@ -113,7 +148,7 @@ class TemporalSmoother:
         self._prev = torch.cat((out, frame.to(out.dtype)), dim=1)
         return out
 
-    def _motion(self, gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _motion(self, gray: np.ndarray, prev_gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Where each current pixel was in the previous frame (grid_sample's normalised
         coordinates, hxwx2), and how untrustworthy that is from the flow alone (hxw, pixels:
         the forward-backward round trip; large for samples from outside the frame)."""
@@ -122,10 +157,10 @@ class TemporalSmoother:
             ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
             self._pix = xs, ys
         xs, ys = self._pix
-        back = self._dis.calc(gray, self._prev_gray, None)  # frame(p) ~ prev(p + back(p))
+        back = self._dis.calc(gray, prev_gray, None)  # frame(p) ~ prev(p + back(p))
         mx, my = xs + back[..., 0], ys + back[..., 1]
         if self.check_fb:
-            fwd = self._dis.calc(self._prev_gray, gray, None)
+            fwd = self._dis.calc(prev_gray, gray, None)
             fq = cv2.remap(fwd, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             bad = cv2.magnitude(back[..., 0] + fq[..., 0], back[..., 1] + fq[..., 1])
         else:
@@ -137,7 +172,10 @@ class TemporalSmoother:
 
     @torch.no_grad()
     def __call__(self, frame: torch.Tensor, fresh: torch.Tensor, amount: float) -> torch.Tensor:
-        gray = to_gray(frame)
+        begun = self._take_begun()  # it ran beside the network: done by now, or nearly
+        if begun is not None and begun[0] is not frame:
+            begun = None  # another frame's
+        gray = to_gray(frame) if begun is None else begun[1]
         prev_gray, prev = self._prev_gray, self._prev
         if (amount <= 0 or prev is None or prev_gray.shape != gray.shape
                 or prev.shape[-2:] != fresh.shape[-2:] or prev.device != fresh.device):
@@ -146,7 +184,7 @@ class TemporalSmoother:
         amount = min(float(amount), 1.0)
         dev, dt = fresh.device, fresh.dtype
 
-        grid, bad = self._motion(gray)
+        grid, bad = self._motion(gray, prev_gray) if begun is None else begun[2]
         warped = F.grid_sample(prev.to(dt), torch.from_numpy(grid)[None].to(dev, dt), mode="bilinear",
                                padding_mode="border", align_corners=False)
         warped_out, warped_frame = warped[:, :3], warped[:, 3:]

@@ -1,4 +1,5 @@
 """Every CLI error path: one sentence on stderr, exit code 2, nothing else."""
+import json
 import subprocess
 import sys
 
@@ -60,6 +61,10 @@ CASES = [
     (["render", "{d}/still.png", "{d}/out.txt"], "must end in an image"),
     (["render", "{d}/corrupt.png", "{d}/out.png"], "corrupt.png could not be read"),
     (["bench", "--seconds", "0"], "--seconds must be a positive number"),
+    (["bench", "--scene", "style", "--compare", "reference"], "--compare reference compares the dream scene"),
+    (["bench", "--scene", "dream", "--compare", "smooth"], "--compare smooth compares the style scene"),
+    (["bench", "--scene", "style", "--compare", "smooth", "--set", "style.smooth=0"],
+     "--compare smooth needs style.smooth above 0"),
     (["models", "layers", "alexnet"], "Unknown model 'alexnet'"),
     (["dance"], "invalid choice"),
     (["run", "--bogus"], "unrecognized arguments: --bogus"),
@@ -129,3 +134,16 @@ def test_devices_says_none_found_instead_of_failing(capsys):
     assert main(["devices", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert set(data) >= {"cameras", "midi_inputs", "midi_outputs", "audio_outputs", "torch_devices"}
+
+
+@pytest.mark.parametrize("scene,compare,keys", [
+    ("dream", "reference", {"scene_p50_ms", "reference_p50_ms", "speedup"}),
+    ("style", "smooth", {"smoothed_p50_ms", "unsmoothed_p50_ms", "cost"})])
+def test_bench_compares_both_sides_in_one_run(scene, compare, keys, capsys):
+    assert main(["bench", "--scene", scene, "--compare", compare, "--seconds", "2",
+                 "--warmup", "0.5", "--size", "128x72", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert keys <= set(result) and result["rounds"] == 4
+    sides = [v for k, v in result.items() if k.endswith("_p50_ms")]
+    assert all(len(side) == 4 and min(side) > 0 for side in sides)
+    assert result["speedup" if compare == "reference" else "cost"] > 0

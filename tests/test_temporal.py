@@ -299,3 +299,39 @@ def test_torch_mask_path_matches_the_opencv_one(cat, to_x):
         assert out64.dtype == torch.float64
         assert float((out64 - out32)[:, :, 3:-3, 3:-3].abs().max()) < 1e-3
     assert float((a.last_mask - b.last_mask)[:, :, 3:-3, 3:-3].abs().max()) < 1e-3
+
+
+def test_begun_flow_runs_in_its_own_thread_and_gives_the_same_picture(cat, to_x, monkeypatch):
+    """begin() computes the flow beside the network (the style scene calls it first); the
+    blend that picks it up is the one computed in line."""
+    import threading
+
+    threads = []
+    motion = TemporalSmoother._motion
+
+    def watched(self, gray, prev_gray):
+        threads.append(threading.current_thread())
+        return motion(self, gray, prev_gray)
+
+    monkeypatch.setattr(TemporalSmoother, "_motion", watched)
+    inline, begun = TemporalSmoother(), TemporalSmoother()
+    for t in range(5):
+        x = to_x(camera(cat, t))
+        y = stylise(x, t)
+        a = inline(x, y, DEFAULT)
+        begun.begin(x)
+        b = begun(x, y, DEFAULT)
+        assert torch.equal(a, b), f"frame {t}: the begun flow gave another picture"
+    ours = threading.current_thread()
+    assert len(threads) == 8  # frames 1..4, in line and begun
+    assert sum(th is not ours for th in threads) == 4
+
+
+def test_a_begun_flow_for_another_frame_is_not_used(cat, to_x):
+    smoother = TemporalSmoother()
+    x0, x1, x2 = (to_x(camera(cat, t)) for t in range(3))
+    smoother(x0, stylise(x0, 0), DEFAULT)
+    smoother.begin(x1)  # then the caller blends a different frame
+    ref = TemporalSmoother()
+    ref(x0, stylise(x0, 0), DEFAULT)
+    assert torch.equal(smoother(x2, stylise(x2, 2), DEFAULT), ref(x2, stylise(x2, 2), DEFAULT))

@@ -28,11 +28,15 @@ class SamePadConv(nn.Conv2d):
     """Conv with TensorFlow 'SAME' padding, which the weights were trained with.
 
     Symmetric padding shifts strided layers by half a pixel and costs accuracy, so we pad the
-    way TF does (extra pixel at the bottom/right), computed once per input size.
+    way TF does (extra pixel at the bottom/right), computed once per input size. At stride 1
+    TF's padding is symmetric, so the convolution pads itself: the same numbers without a
+    separate pad op and its backward.
     """
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k, s = self.kernel_size[0], self.stride[0]
+        if s == 1:
+            return F.conv2d(x, self.weight, self.bias, 1, (k - 1) // 2, self.dilation, self.groups)
         ih, iw = x.shape[-2:]
         ph = max((-(-ih // s) - 1) * s + k - ih, 0)
         pw = max((-(-iw // s) - 1) * s + k - iw, 0)

@@ -86,6 +86,8 @@ class DreamScene(Scene):
         self.rng = random.Random(seed)
         self.tick = 0
         self._labels: list[tuple[str, float]] = []
+        self._label_pool: ThreadPoolExecutor | None = None
+        self._labelling: tuple[torch.nn.Module, Future] | None = None  # (network, its result)
         self._guide_text: str | None = None
         self._guide = None
         self.last_energy = 0.0  # objective value of the last step, for tests and the HUD
@@ -229,16 +231,38 @@ class DreamScene(Scene):
         self.detail = out - frame
         return out
 
-    def _update_labels(self, frame: torch.Tensor) -> None:
+    def _update_labels(self, frame: torch.Tensor, wait: bool = False) -> None:
+        """Every LABEL_EVERY ticks, classify the frame for the HUD and the music summary. Live,
+        the classification (a whole forward pass to the logits) runs in a thread of its own,
+        on the core torch leaves free, and its labels arrive a tick or two later, instead of
+        stalling every eighth tick; `wait` (render) classifies in line, deterministically."""
+        pending = self._labelling
+        if pending is not None and (wait or pending[1].done()):
+            self._labelling = None
+            try:
+                labels = pending[1].result()
+            except Exception:  # noqa: BLE001 - labels are decoration: never stop the dream
+                log.debug("classifying the frame failed", exc_info=True)
+            else:
+                if pending[0] is self.model:  # not from a network switched away from since
+                    self._labels = labels
         if self.tick % self.LABEL_EVERY or not BACKBONES[self.model_name].classifier:
             return
+        if wait:
+            self._labels = self._classify(self.model, frame)
+        elif self._labelling is None:
+            if self._label_pool is None:
+                self._label_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labels")
+            self._labelling = (self.model, self._label_pool.submit(self._classify, self.model, frame))
+
+    def _classify(self, model: torch.nn.Module, frame: torch.Tensor) -> list[tuple[str, float]]:
         with torch.no_grad():
             x = frame.to(memory_format=torch.channels_last)
-            logits = self.model.forward_taps(x.half() if self.half else x, set(), logits=True)
+            logits = model.forward_taps(x.half() if self.half else x, set(), logits=True)
             p = logits["logits"].float().softmax(1)[0]
             v, i = p.topk(3)
         names = imagenet_labels()
-        self._labels = [(names[k], float(q)) for q, k in zip(v.tolist(), i.tolist())]
+        return [(names[k], float(q)) for q, k in zip(v.tolist(), i.tolist())]
 
     # -- live and offline --------------------------------------------------------------------
     def process(self, frame: torch.Tensor, snap: Snapshot) -> torch.Tensor:
@@ -269,7 +293,7 @@ class DreamScene(Scene):
         """Google's full octave pyramid on one frame: steps per octave, coarse to fine."""
         if snap["dream.model"] != self.model_name:  # offline: wait for the model
             self.prepare(snap)
-        self._update_labels(frame)
+        self._update_labels(frame, wait=True)
         self.tick += 1
         start = self._start(frame, snap)
         h, w = frame.shape[-2:]

@@ -159,11 +159,13 @@ class StyleScene(Scene):
             if (weights is None and vector is None) or strength <= 0.0:
                 self.reset()  # nothing shown: don't smooth toward a stale picture later
                 return frame
+            smooth = snap["style.smooth"]
+            if smooth > 0.0 and self.smoother is not None:
+                self.smoother.begin(frame)  # the flow runs beside the network
             if vector is not None:
                 out = self.stylize_picture(frame, vector, snap["style.image_strength"])
             else:
                 out = self.stylize(frame, weights, snap["style.scale"])
-            smooth = snap["style.smooth"]
             if smooth > 0.0:
                 smoother = self.smoother
                 if smoother is not None:

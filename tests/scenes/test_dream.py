@@ -121,10 +121,34 @@ def test_mix_zero_shows_the_live_frame(cat, cpu, store, to_x):
 
 
 def test_labels_name_the_cat(cat, cpu, store, to_x):
+    """Live, the frame is classified in a thread of its own (a whole forward pass to the
+    logits every 8th tick would stall that tick); its labels arrive a tick or so later."""
+    import threading
+
     scene = DreamScene(cpu)
-    scene.process(to_x(cat, (320, 224)), store.snapshot())
+    threads = []
+    classify = scene._classify
+
+    def watched(model, frame):
+        threads.append(threading.current_thread())
+        return classify(model, frame)
+
+    scene._classify = watched
+    x, snap = to_x(cat, (320, 224)), store.snapshot()
+    scene.process(x, snap)
+    assert threads and threads[0] is not threading.current_thread()
+    scene._labelling[1].result(timeout=30)
+    scene.process(x, snap)  # picks the finished classification up
     names = [n for n, _ in scene.labels()]
     assert len(names) == 3 and names[0] in ("tabby cat", "tiger cat", "Egyptian Mau")
+
+
+def test_render_classifies_in_line(cat, cpu, store, to_x):
+    """Offline, labels (which feed the music summary) are there at once, every run alike."""
+    scene = DreamScene(cpu)
+    scene.render(to_x(cat, (160, 112)), store.snapshot())
+    assert scene._labelling is None and scene.labels()[0][0] in ("tabby cat", "tiger cat",
+                                                                 "Egyptian Mau")
 
 
 def test_octave_shapes_and_guide_parsing():

@@ -195,7 +195,12 @@ def test_scale_sets_stroke_size(scene, x):
 def test_smoothing_calls_the_temporal_smoother(scene, x, monkeypatch):
     calls = []
 
+    begun = []
+
     class Fake:
+        def begin(self, frame):  # the flow starts before the network runs
+            begun.append((frame, len(calls)))
+
         def __call__(self, frame, fresh, amount):
             calls.append((frame, fresh.clone(), amount))
             return fresh * 0.5
@@ -209,6 +214,7 @@ def test_smoothing_calls_the_temporal_smoother(scene, x, monkeypatch):
     assert len(calls) == 1
     frame, fresh, amount = calls[0]
     assert frame is x and amount == pytest.approx(0.7) and fresh.shape == x.shape
+    assert begun == [(x, 0)]
     assert torch.allclose(out, fresh * 0.5)
     scene.process(x, ParamStore({"style.smooth": 0.0}).snapshot())
     assert len(calls) == 1  # smooth 0: not called
