@@ -24,14 +24,21 @@ class MotionFollower:
     def __init__(self):
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._prev: np.ndarray | None = None
+        self._last: torch.Tensor | None = None  # the frame tensor of the last update
         self._grid: torch.Tensor | None = None
         self._base: torch.Tensor | None = None
 
     def reset(self) -> None:
-        self._prev, self._grid = None, None
+        self._prev, self._grid, self._last = None, None, None
 
     def update(self, frame: torch.Tensor) -> None:
         """Estimate the motion from the previous frame to `frame` (call once per tick)."""
+        if frame is self._last and self._prev is not None:
+            # the engine hands out a camera frame again when the loop outruns the camera:
+            # nothing moved, and warping by a flow of ~0 would only soften what is carried
+            self._grid = None
+            return
+        self._last = frame
         gray = to_gray(frame)
         if self._prev is None or self._prev.shape != gray.shape:
             self._prev, self._grid = gray, None

@@ -34,3 +34,17 @@ def test_dream_detail_follows_a_pan(cat, cpu, store, to_x):
         return float((scene.detail / store.get("dream.persist") - moved)[inner].abs().mean())
 
     assert carried_error(True) < 0.7 * carried_error(False)
+
+
+def test_the_same_frame_again_is_no_motion(cat, to_x):
+    """A frame handed out twice (the loop outran the camera) moves nothing, and the carried
+    state is not resampled (a ~0 flow would still soften it a little every tick)."""
+    a = to_x(cat[50:194, 50:306])
+    b = to_x(cat[50:194, 56:312])
+    follower = MotionFollower()
+    follower.update(a)
+    follower.update(b)
+    detail = torch.rand_like(b)
+    assert not torch.equal(follower.warp(detail), detail)  # b moved against a
+    follower.update(b)  # b again
+    assert follower.warp(detail) is detail

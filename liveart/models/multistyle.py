@@ -276,7 +276,7 @@ class MultiStyleNet(nn.Module):
 
     def traced(self, device: torch.device | str, dtype: torch.dtype = torch.float32) -> bool:
         """Whether the traced core for (device, dtype) is in use."""
-        return (torch.device(device), dtype) in self._traced
+        return (_tensor_device(device), dtype) in self._traced
 
     def _trace(self, device: torch.device, dtype: torch.dtype) -> None:
         try:
@@ -290,10 +290,20 @@ class MultiStyleNet(nn.Module):
                 traced = torch.jit.freeze(torch.jit.trace(_Core(self).eval(), (example, gs, bs), check_trace=False))
                 traced(example, gs, bs)  # the first calls optimise the graph: do them here
                 traced(example, gs, bs)
-            self._traced[(device, dtype)] = traced
+            # keyed by the device tensors report (cuda:0), which `stylize` looks up: a
+            # torch.device("cuda") key never equals it, and the trace would go unused
+            self._traced[(example.device, dtype)] = traced
             log.debug("style network traced for %s %s", device, dtype)
         except Exception as e:  # noqa: BLE001 -- any failure leaves the eager path in place
             log.info("tracing the style network failed (%s); it runs eager", e)
+
+
+def _tensor_device(device: torch.device | str) -> torch.device:
+    """The device as a tensor on it reports it: "cuda" -> cuda:<current>."""
+    d = torch.device(device)
+    if d.type == "cuda" and d.index is None:
+        d = torch.device("cuda", torch.cuda.current_device())
+    return d
 
 
 class _Core(nn.Module):
