@@ -75,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
                      "prefix, or 'virtual' for a new port a DAW can open)")
     run.add_argument("--no-audio", action="store_true",
                      help="no built-in synth (music still goes to --music-midi-out / --osc-out)")
+    run.add_argument("--audio-in", metavar="DEVICE|file:PATH",
+                     help="listen to the music: an input device (number or name from 'liveart "
+                     "devices', or 'default'), or file:song.wav (.mp3, .flac, ...) played as if "
+                     "it were the room, looping; gives audio.* to modulators and OSC")
+    run.add_argument("--link", action="store_true",
+                     help="join the Ableton Link session on this network (needs liveart[link]): "
+                     "follow its tempo and phase; setting tempo.bpm changes the session's tempo")
     run.add_argument("--fresh", action="store_true",
                      help="start from the defaults, not from the state the last run ended in")
     from .installation import add_run_options as add_install_options
@@ -139,16 +146,21 @@ def _load_params(args) -> dict[str, Any]:
     """The last run's state (for `run`, unless --fresh), then the preset, then --set on top;
     every value validated (UserError on a bad one)."""
     from . import params
-    from .presets import load_preset
+    from .presets import load_preset_with_mods
 
     values: dict[str, Any] = {}
+    mods: list = []  # modulators (liveart.params.mods): _prepare puts them in the store
     if args.command == "run" and not args.fresh:
         from .laststate import load_last_state
 
-        values.update(load_last_state())
+        values.update(load_last_state(mods))
     values.update(getattr(args, "from_values", None) or {})  # render --from SNAPSHOT.png
+    mods.extend(getattr(args, "from_mods", None) or [])
     if args.preset:
-        values.update(load_preset(args.preset)[0])
+        preset_values, _, preset_mods = load_preset_with_mods(args.preset)
+        values.update(preset_values)
+        mods = preset_mods or mods
+    args.loaded_mods = mods
     for text in args.sets:
         name, value = params.parse_assignment(text)
         values[name] = value
@@ -167,6 +179,7 @@ def _prepare(args, for_render: bool = False):
     size = parse_size(args.size) if args.size else (None if for_render else default_size(device))
     half = use_half(device)
     store = ParamStore(values)
+    store.mods.replace(getattr(args, "loaded_mods", []))
     scene = create_scene(args.scene, device, half=half, seed=args.seed)
     scene.prepare(store.snapshot())
     return store, device, half, scene, size
@@ -230,7 +243,8 @@ def cmd_presets(args) -> int:
         if not args.name:
             raise UserError("liveart presets save takes a name, e.g. liveart presets save my-look.")
         args.command, args.fresh = "run", False  # start from the last show's state, as run does
-        path = save_preset(args.name, ParamStore(_load_params(args)).targets())
+        path = save_preset(args.name, ParamStore(_load_params(args)).targets(),
+                           mods=[m.as_dict() for m in args.loaded_mods])
         print(f"saved {path}")
         return 0
     for name, path in list_presets().items():
@@ -324,13 +338,15 @@ def cmd_run(args) -> int:
     from .laststate import LastStateSaver
 
     clock = MidiClock()
+    rhythm = _start_rhythm(store, clock, args)  # tempo, --audio-in, --link: the modulators' sources
     actions = Actions(store, switch_scene=engine.request_scene,
-                      beats_to_seconds=clock.beats_to_seconds)
-    controls = [start_midi(store, actions, args, clock=clock)]
+                      beats_to_seconds=rhythm.beats_to_seconds)
+    controls = [start_midi(store, actions, args, clock=clock), rhythm]
     controls.append(_start_snapshots(engine, store, actions, args.scene))  # /liveart/snapshot, P
     if not args.no_osc:
         try:
-            controls += _start_osc(store, actions, engine, args, health=inst.report.osc_values)
+            controls += _start_osc(store, actions, engine, args, health=inst.report.osc_values,
+                                   rhythm=rhythm)
         except UserError:
             for control in controls:
                 control.stop()
@@ -404,7 +420,36 @@ def _follow_music_in_oscquery(voice, controls) -> None:
             lambda at, ev, readouts=query.readouts: readouts.event(at, *music_readout(ev)))
 
 
-def _start_osc(store, actions, engine, args, health=None) -> list:
+def _start_rhythm(store, clock, args):
+    """The show's tempo clock, with the audio input (--audio-in) and Ableton Link (--link) when
+    asked for. A sound card input that can't be opened is one sentence and the show goes on
+    without audio; a file that can't be read is the user's mistake (UserError)."""
+    from .rhythm.section import Rhythm
+
+    audio_in = link = None
+    if args.audio_in:
+        from .rhythm.audio_in import open_audio_in
+
+        try:
+            audio_in = open_audio_in(args.audio_in).start()
+        except UserError as e:
+            if args.audio_in.startswith("file:"):
+                raise
+            log.warning("%s The show goes on without audio input.", e)
+    if args.link:
+        from .rhythm.link import LinkSession
+
+        try:
+            link = LinkSession(store.get("tempo.bpm"))
+        except UserError as e:
+            log.warning("%s The show keeps its own tempo.", e)
+        else:
+            if store.get("tempo.source") == "internal":
+                store.set("tempo.source", "link")
+    return Rhythm(store, midi=clock, link=link, audio_in=audio_in)
+
+
+def _start_osc(store, actions, engine, args, health=None, rhythm=None) -> list:
     """OSC in/out and OSCQuery for a running show; returns what must be stopped at the end."""
     from .control.osc import engine_stats_source, start_osc
     from .control.oscquery import OscQueryServer
@@ -412,7 +457,7 @@ def _start_osc(store, actions, engine, args, health=None) -> list:
     for flag, port in (("--osc-port", args.osc_port), ("--oscquery-port", args.oscquery_port)):
         if not 0 <= port <= 65535:
             raise UserError(f"{flag} must be a port number from 0 to 65535, not {port}.")
-    stats = engine_stats_source(engine)
+    stats = engine_stats_source(engine, rhythm)
     osc = start_osc(store, actions, args, stats)
     if osc.out is not None and health is not None:
         osc.out.health_source = health  # /liveart/health/* once a second
@@ -420,6 +465,10 @@ def _start_osc(store, actions, engine, args, health=None) -> list:
     query = OscQueryServer(store, osc_port=osc.server.port, host=args.osc_host,
                            port=args.oscquery_port, inbox=osc.server, stats_source=stats,
                            health_source=health)
+    if rhythm is not None:  # /liveart/tempo/beat on each beat, to --osc-out and LISTEN
+        for readouts in (osc.out, query.readouts):
+            if readouts is not None:
+                rhythm.beat_listeners.append(readouts.event)
     try:
         query.start()
     except UserError:
@@ -447,10 +496,11 @@ def cmd_render(args) -> int:
     kind = check_paths(args.input, args.output)
     state = None
     if args.from_png:  # the look of a snapshot, on other material
-        from .snapshot import read_state, state_values
+        from .snapshot import read_state, state_mods, state_values
 
         state = read_state(args.from_png)
         args.from_values = state_values(state, f"The liveart state in {args.from_png}")
+        args.from_mods = state_mods(state, f"The liveart state in {args.from_png}")
     if args.scene is None:
         args.scene = state["scene"] if state else "dream"
     store, device, half, scene, size = _prepare(args, for_render=True)

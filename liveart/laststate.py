@@ -21,7 +21,7 @@ from typing import Any
 from .atomic import remove_stale_temps
 from .errors import UserError
 from .params import ParamStore
-from .presets import load_preset, write_preset
+from .presets import load_preset_with_mods, write_preset
 from .userdirs import config_dir, user_presets_dir
 
 log = logging.getLogger(__name__)
@@ -31,14 +31,15 @@ def last_state_path() -> Path:
     return config_dir() / "last-state.toml"
 
 
-def load_last_state() -> dict[str, Any]:
+def load_last_state(mods: list | None = None) -> dict[str, Any]:
     """The saved state, or {} when there is none or it is unusable; an unusable one is moved
-    aside (see move_aside) with one sentence in the log."""
+    aside (see move_aside) with one sentence in the log. Its modulators are appended to
+    `mods` when given."""
     path = last_state_path()
     if not path.is_file():
         return {}
     try:
-        values, _ = load_preset(str(path))
+        values, _, saved_mods = load_preset_with_mods(str(path))
     except UserError as e:  # a broken or outdated file must never stop the show
         why = str(e).rstrip(".")
         try:
@@ -49,6 +50,8 @@ def load_last_state() -> dict[str, Any]:
                     "defaults.", why, where)
         return {}
     log.info("restored the last state from %s", path)
+    if mods is not None:
+        mods.extend(saved_mods)
     return values
 
 
@@ -80,7 +83,7 @@ class LastStateSaver:
     def __init__(self, store: ParamStore, every: float = 2.0):
         self.store = store
         self.every = every
-        self._saved: dict[str, Any] | None = None
+        self._saved: tuple | None = None  # (values, modulators) last written
         self._failing: str | None = None  # the error last logged, while saving fails
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="last-state", daemon=True)
@@ -92,11 +95,12 @@ class LastStateSaver:
 
     def save(self) -> None:
         values = self.store.targets()
-        if values == self._saved:
+        mods = self.store.mods.as_dicts()
+        if (values, mods) == self._saved:
             return
         path = last_state_path()
         try:
-            write_preset(path, values, "the state liveart was in when it stopped")
+            write_preset(path, values, "the state liveart was in when it stopped", mods)
         except OSError as e:  # a full or read-only disk: keep playing, keep trying
             problem = f"{e.strerror or e}"
             if problem != self._failing:
@@ -104,7 +108,7 @@ class LastStateSaver:
                             "tries again.", path, problem)
                 self._failing = problem
             return
-        self._saved = values
+        self._saved = (values, mods)
         if self._failing is not None:
             log.info("the state is saved to %s again", path)
             self._failing = None

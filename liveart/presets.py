@@ -38,7 +38,7 @@ def _shipped_dir() -> Path:
 
 
 SHIPPED = _shipped_dir()
-_META_KEYS = {"description"}
+_META_KEYS = {"description", "mod"}  # mod: the [[mod]] tables (liveart.params.mods)
 
 
 def preset_dirs() -> list[Path]:
@@ -59,7 +59,8 @@ def list_presets() -> dict[str, Path]:
 _NAME_OK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 
 
-def save_preset(name: str, values: dict[str, Any], description: str = "") -> Path:
+def save_preset(name: str, values: dict[str, Any], description: str = "",
+                mods: list[dict[str, Any]] = ()) -> Path:
     """Write `values` as preset `name` in the user's presets folder; returns the file.
 
     Only plain names are accepted: a name with a path separator or '..' would leave the
@@ -72,12 +73,13 @@ def save_preset(name: str, values: dict[str, Any], description: str = "") -> Pat
                         "'-', '_' or '.' (no folders).")
     path = user_presets_dir() / f"{name}.toml"
     try:
-        return write_preset(path, values, description)
+        return write_preset(path, values, description, mods)
     except OSError as e:
         raise UserError(f"Could not save preset {name!r} to {path}: {e.strerror or e}.") from None
 
 
-def write_preset(path: Path, values: dict[str, Any], description: str = "") -> Path:
+def write_preset(path: Path, values: dict[str, Any], description: str = "",
+                 mods: list[dict[str, Any]] = ()) -> Path:
     """Write `values` (registry names) to `path` as preset TOML, atomically (liveart.atomic: a
     kill or a full disk leaves the old file or the new one, never half); OSError when the file
     can't be written."""
@@ -91,6 +93,9 @@ def write_preset(path: Path, values: dict[str, Any], description: str = "") -> P
     for head, table in tables.items():
         lines.append(f"\n[{head}]")
         lines += [f"{key} = {_toml_value(v)}" for key, v in table.items()]
+    for mod in mods:  # modulators: [[mod]] tables
+        lines.append("\n[[mod]]")
+        lines += [f"{key} = {_toml_value(v)}" for key, v in mod.items()]
     return write_atomic(path, "\n".join(lines) + "\n")
 
 
@@ -128,6 +133,13 @@ def _flatten(table: dict, prefix: str = "") -> dict[str, Any]:
 
 def load_preset(name_or_path: str) -> tuple[dict[str, Any], str]:
     """(validated {param: value}, description); UserError naming the file and the problem."""
+    values, description, _ = load_preset_with_mods(name_or_path)
+    return values, description
+
+
+def load_preset_with_mods(name_or_path: str):
+    """(values, description, [Modulator]): load_preset and the preset's [[mod]] tables."""
+    from .params.mods import mods_from_table
 
     path = find_preset(name_or_path)
     text, data = read_toml(path, "Preset")
@@ -150,4 +162,5 @@ def load_preset(name_or_path: str) -> tuple[dict[str, Any], str]:
             raise UserError(f"{where} sets {name} = {raw}, outside its range "
                             f"{p.range_text}.")
         values[name] = value
-    return values, description
+    mods = mods_from_table(data["mod"], f"Preset {path}") if "mod" in data else []
+    return values, description, mods

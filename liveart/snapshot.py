@@ -79,6 +79,9 @@ def state_json(store_or_values: Any, scene_spec: str, extra: Mapping[str, Any] |
     state: dict[str, Any] = dict(extra or {})
     state.update({"liveart": __version__, "scene": str(scene_spec),
                   "models": models_in_use(values, scene_spec), "params": values})
+    mods = getattr(store_or_values, "mods", None)
+    if mods is not None and hasattr(mods, "as_dicts") and len(mods):
+        state["mods"] = mods.as_dicts()  # the modulators (liveart.params.mods)
     # allow_nan=False: a NaN can't be in the store (coerce refuses it), and must not be written
     return json.dumps(state, sort_keys=True, ensure_ascii=False, allow_nan=False)
 
@@ -184,11 +187,20 @@ def state_values(state: Mapping[str, Any], origin: str = "The snapshot") -> dict
     return values
 
 
+def state_mods(state: Mapping[str, Any], origin: str = "The snapshot") -> list:
+    """The state's modulators (liveart.params.mods.Modulator); UserError naming `origin`."""
+    from .params.mods import mods_from_table
+
+    return mods_from_table(state["mods"], origin) if "mods" in state else []
+
+
 def apply_state(store, state: Mapping[str, Any], immediate: bool = True) -> dict[str, Any]:
     """Set every known parameter of `state` on `store` (validated first, so a refused value
-    changes nothing); returns the values set."""
+    changes nothing), and its modulators; returns the values set."""
     values = state_values(state)
+    mods = state_mods(state)
     store.update(values, immediate=immediate)
+    store.mods.replace(mods)
     return values
 
 

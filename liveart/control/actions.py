@@ -37,6 +37,8 @@ class Actions:
             "record/start": self._no_recording,
             "record/stop": self._no_recording,
             "record/toggle": self._no_recording,
+            "mod/set": self.mod_set,
+            "mod/clear": self.mod_clear,
         }
         assert set(self.handlers) == set(ACTIONS), "every action in the table has a handler"
 
@@ -82,29 +84,44 @@ class Actions:
 
     # -- presets -----------------------------------------------------------------------------
     def preset_load(self, name: str) -> None:
-        from ..presets import load_preset
+        from ..presets import load_preset_with_mods
 
-        values, _ = load_preset(str(name))
+        values, _, mods = load_preset_with_mods(str(name))
         self.store.update(values)
+        self.store.mods.replace(mods)
         log.info("preset %s loaded", name)
 
     def preset_save(self, name: str) -> str:
         from ..presets import save_preset
 
-        path = save_preset(str(name), self.store.targets())
+        path = save_preset(str(name), self.store.targets(), mods=self.store.mods.as_dicts())
         log.info("preset %s saved to %s", name, path)
         return str(path)
 
     def preset_morph(self, name: str, length: Any) -> None:
         """Morph to preset `name` over `length` seconds, or beats when given as e.g. '4b'."""
-        from ..presets import load_preset
+        from ..presets import load_preset_with_mods
 
-        values, _ = load_preset(str(name))
+        values, _, mods = load_preset_with_mods(str(name))
         self.store.morph(values, self._seconds(length))
+        self.store.mods.replace(mods)
         log.info("morphing to preset %s over %s", name, length)
 
     def _seconds(self, length: Any) -> float:
         return morph_seconds(length, self._beats)
+
+    # -- modulators --------------------------------------------------------------------------
+    def mod_set(self, target: str, source: str, amount: Any, options: Any = "") -> None:
+        from ..params.mods import make_modulator, parse_options
+
+        self.store.mods.set(make_modulator(target, source, amount, **parse_options(options)))
+        log.info("%s now moves with %s (amount %s)", target, source, amount)
+
+    def mod_clear(self, target: str) -> None:
+        target = str(target).strip()
+        if target != "*" and target not in params.REGISTRY:
+            raise UserError(f"Unknown parameter {target!r}{params.did_you_mean(target, params.REGISTRY)}.")
+        self.store.mods.clear(target)
 
     # -- scenes ------------------------------------------------------------------------------
     def scene(self, spec: str) -> None:

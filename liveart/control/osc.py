@@ -740,6 +740,8 @@ class Readouts:
             add(OSC_PREFIX + "net/novelty", [(float(s["novelty"]), "f")])
         if s.get("centroid"):
             add(OSC_PREFIX + "net/centroid", [(float(v), "f") for v in s["centroid"]])
+        for name, value in (s.get("audio") or {}).items():
+            add(OSC_PREFIX + "audio/" + name, [(float(value), "f")])
         return out
 
     def health_messages(self) -> list[tuple[str, bytes]]:
@@ -876,7 +878,7 @@ class OscOut(Readouts):
                          peer_text(sockaddr), e)
 
 
-def engine_stats_source(engine: Any) -> StatsSource:
+def engine_stats_source(engine: Any, rhythm: Any = None) -> StatsSource:
     """stats_source for OscOut from an Engine: fps, the scene's top-3 labels and, when the scene
     publishes an activation summary (liveart.music.summary), what the network hears: energy
     (overall, then the strongest channels'), their channel numbers, novelty and centroid."""
@@ -887,6 +889,8 @@ def engine_stats_source(engine: Any) -> StatsSource:
         summary = getattr(scene, "summary", None)
         if summary is not None:
             stats.update(summary_stats(summary))
+        if rhythm is not None and rhythm.audio_in is not None:  # /liveart/audio/*
+            stats["audio"] = {k[6:]: v for k, v in rhythm.latest.items() if k.startswith("audio.")}
         return stats
 
     return source

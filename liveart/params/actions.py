@@ -48,6 +48,12 @@ ACTIONS: dict[str, Action] = {a.name: a for a in (
            "in the recordings folder (no name: `liveart-YYYYmmdd-HHMMSS.mp4`)"),
     Action("record/stop", (), (), "stop recording"),
     Action("record/toggle", (), (), "start or stop recording (key C)"),
+    Action("mod/set", (("s", "target"), ("s", "source"), ("f", "amount")), (("s", "options"),),
+           "modulate a numeric parameter: target = base + amount x source (lfo, beat, onset, "
+           "audio.level, audio.low, audio.mid, audio.high, audio.beat, env); options as "
+           "`key=value` pairs: `shape=sine|triangle|saw|square|random rate=0.5|1/4|2b phase=0.25` "
+           "for lfo, `of=audio.low attack=0.01 release=0.2` for env (docs/rhythm.md)"),
+    Action("mod/clear", (("s", "target"),), (), "remove the modulator on a parameter (`*`: all)"),
 )}
 
 
@@ -70,6 +76,15 @@ READOUTS: tuple[Readout, ...] = (
     Readout("/liveart/net/channels", "i...: the strongest channels' numbers"),
     Readout("/liveart/net/novelty", "f: 0..1, change since the last tick"),
     Readout("/liveart/net/centroid", "f f: where the energy sits, 0..1"),
+    Readout("/liveart/audio/level", "f: the audio input's level, 0..1 (-60..0 dBFS), about 10 "
+            "times a second (with --audio-in)"),
+    Readout("/liveart/audio/low", "f: energy below 250 Hz, 0..1 (with --audio-in)"),
+    Readout("/liveart/audio/mid", "f: energy of 250-2000 Hz, 0..1 (with --audio-in)"),
+    Readout("/liveart/audio/high", "f: energy above 2 kHz, 0..1 (with --audio-in)"),
+    Readout("/liveart/audio/onset", "f: 1 at each onset, decaying over 0.1 s (with --audio-in)"),
+    Readout("/liveart/audio/beat", "f: 1 on each beat tracked in the audio, decaying (with "
+            "--audio-in)"),
+    Readout("/liveart/tempo/beat", "i f: the beat number and the tempo in bpm, on each beat"),
     Readout("/liveart/music/note", "i i f: pitch, velocity, seconds (while music plays)"),
     Readout("/liveart/music/chord", "i i i: a chord change (while music plays)"),
 )

@@ -16,9 +16,10 @@ import math
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from ..errors import UserError
+from .mods import ModBank
 from .registry import DEPENDENTS, REGISTRY, Param, get
 
 
@@ -42,6 +43,10 @@ class ParamStore:
         self._changed: dict[str, float] = {}  # name -> monotonic time of last change, for the HUD
         self._last_snapshot = None
         self._morph: _Morph | None = None
+        # modulators (liveart.params.mods) and what feeds them: `mod_sources(now)` gives the
+        # tempo's and the audio's values (liveart.rhythm sets it); None: LFOs in Hz only
+        self.mods = ModBank()
+        self.mod_sources: Callable[[float], dict[str, float]] | None = None
         self.update(overrides or {}, immediate=True)
 
     def set(self, name: str, value: Any, immediate: bool = False, remote: bool = False) -> Any:
@@ -195,6 +200,12 @@ class ParamStore:
         with self._lock:
             return self._fires, {n for n, c in self._fired_at.items() if c > count}
 
+    def last_fired(self, name: str) -> float | None:
+        """When trigger `name` last fired (time.monotonic()), None if never: a tap's own time,
+        not the tick's that saw it."""
+        with self._lock:
+            return self._changed.get(name) if name in self._fired_at else None
+
     @property
     def fires(self) -> int:
         with self._lock:
@@ -213,6 +224,8 @@ class ParamStore:
 
     def snapshot(self, now: float | None = None) -> "Snapshot":
         now = time.monotonic() if now is None else now
+        # outside the lock: the tempo clock may write tempo.bpm (a tapped or measured tempo)
+        sources = self.mod_sources(now) if self.mod_sources is not None else {}
         with self._lock:
             dt = 0.0 if self._last_snapshot is None else now - self._last_snapshot
             self._last_snapshot = now
@@ -228,7 +241,9 @@ class ParamStore:
                     self._current[name] = cur
             triggers = frozenset(self._triggers)
             self._triggers.clear()
-            return Snapshot(dict(self._current), triggers)
+            values = dict(self._current)
+        levels = self.mods.apply(values, sources, now) if len(self.mods) else ()
+        return Snapshot(values, triggers, levels, sources)
 
     def _step_morph(self, now: float) -> None:
         m = self._morph
@@ -266,6 +281,10 @@ class Snapshot:
 
     values: dict[str, Any]
     triggers: frozenset[str] = field(default_factory=frozenset)
+    # (target, source, source value) of each modulator applied to `values` (the HUD's meters)
+    mods: tuple[tuple[str, str, float], ...] = ()
+    # the tempo's and the audio's values this tick (liveart.rhythm), for scenes and the HUD
+    rhythm: dict[str, float] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]
