@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_engine_options(render, render=True)
     render.add_argument("--music", metavar="WAV", help="also write the music the frames would "
                         "have played to WAV (and add it to a video output)")
+    render.add_argument("--audio", metavar="SONG", help="drive the render with a song (.wav, "
+                        ".mp3, .flac, ...): each frame hears the song up to its time (audio.* "
+                        "and its beat for modulators) and the song becomes the video's sound; "
+                        "with an image input, the output is a video as long as the song")
+    render.add_argument("--fps", type=float, default=25.0,
+                        help="with --audio and an image input: the video's frame rate (default 25)")
     render.add_argument("--from", dest="from_png", metavar="SNAPSHOT.png",
                         help="start from the parameters and scene a liveart PNG carries (a "
                         "snapshot or a render); --scene, --preset and --set go on top")
@@ -493,7 +499,11 @@ def _check_record_path(path: str) -> None:
 def cmd_render(args) -> int:
     from .render import check_paths, render_file
 
-    kind = check_paths(args.input, args.output)
+    kind = check_paths(args.input, args.output, still_to_video=bool(args.audio))
+    if args.audio and args.music:
+        raise UserError("--audio and --music both give the video its sound; choose one.")
+    if not args.fps > 0:
+        raise UserError(f"--fps must be a positive number, not {args.fps}.")
     state = None
     if args.from_png:  # the look of a snapshot, on other material
         from .snapshot import read_state, state_mods, state_values
@@ -505,7 +515,7 @@ def cmd_render(args) -> int:
         args.scene = state["scene"] if state else "dream"
     store, device, half, scene, size = _prepare(args, for_render=True)
     render_file(args.input, args.output, kind, scene, store, device, size, music=args.music,
-                extra={"seed": args.seed})
+                extra={"seed": args.seed}, audio=args.audio, fps=args.fps)
     return 0
 
 

@@ -227,7 +227,8 @@ class ParamStore:
         # outside the lock: the tempo clock may write tempo.bpm (a tapped or measured tempo)
         sources = self.mod_sources(now) if self.mod_sources is not None else {}
         with self._lock:
-            dt = 0.0 if self._last_snapshot is None else now - self._last_snapshot
+            # max: a render's frame times (from 0) after a snapshot at the machine's time
+            dt = 0.0 if self._last_snapshot is None else max(0.0, now - self._last_snapshot)
             self._last_snapshot = now
             if self._morph is not None:
                 self._step_morph(now)

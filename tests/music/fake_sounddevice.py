@@ -27,6 +27,22 @@ class FakeSoundDevice:
         self.opened += 1
         return _Stream(self, samplerate, channels, blocksize, callback)
 
+    # -- input: `signal` (mono float32) is what the 'microphone' hears, looping ---------------
+    signal = np.zeros(48000, np.float32)
+    input_rate = 48000
+
+    def query_devices(self, device=None, kind=None):
+        if not self.present or device not in (None, 0, "Fake Mic"):
+            raise ValueError(f"No input device matching {device!r}")
+        return {"name": "Fake Mic", "default_samplerate": float(self.input_rate),
+                "max_input_channels": 1}
+
+    def InputStream(self, device, channels, dtype, samplerate, blocksize, callback):  # noqa: N802
+        if not self.present:
+            raise PortAudioError("Error querying device -1")
+        self.opened += 1
+        return _InputStream(self, samplerate, channels, blocksize, callback)
+
 
 class _Stream:
     def __init__(self, device, samplerate, channels, blocksize, callback):
@@ -54,3 +70,27 @@ class _Stream:
 
     def close(self):
         self.stop()
+
+
+class _InputStream(_Stream):
+    """Delivers the device's `signal` block by block at the block rate, as a sound card does."""
+
+    def __init__(self, device, samplerate, channels, blocksize, callback):
+        super().__init__(device, samplerate, channels, blocksize, callback)
+        self.pos = 0
+
+    def _run(self):
+        period = self.blocksize / self.sr
+        t0, blocks = time.monotonic(), 0
+        while not self._stop.is_set():
+            blocks += 1
+            delay = t0 + blocks * period - time.monotonic()
+            if delay > 0 and self._stop.wait(delay):
+                return
+            if not self.device.present:
+                continue
+            sig, n = self.device.signal, len(self.device.signal)
+            idx = (self.pos + np.arange(self.blocksize)) % n
+            self.out[:, 0] = sig[idx]
+            self.pos = (self.pos + self.blocksize) % n
+            self.callback(self.out, self.blocksize, None, None)
