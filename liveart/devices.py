@@ -57,6 +57,30 @@ def _audio_outputs() -> list[dict]:
         return []
 
 
+def _audio_inputs() -> list[dict]:
+    """Sound card inputs for --audio-in (by number or name)."""
+    try:
+        import sounddevice as sd
+
+        return [{"name": d["name"], "description": f"--audio-in {i}; {d['max_input_channels']} "
+                 f"channels, {d['default_samplerate']:.0f} Hz"}
+                for i, d in enumerate(sd.query_devices()) if d["max_input_channels"] > 0]
+    except Exception as e:  # OSError when PortAudio is missing
+        log.debug("audio unavailable: %s", e)
+        return []
+
+
+def _tempo_sources() -> list[dict]:
+    """Where the show's tempo can come from here (tempo.source)."""
+    from .rhythm.link import link_available
+
+    why = link_available()
+    return [{"name": "internal, tap, midi, audio", "description": "always (midi with a MIDI "
+             "input, audio with --audio-in)"},
+            {"name": "link", "description": "usable: liveart run --link" if why is None
+             else f"unavailable: {why}"}]
+
+
 def _outputs() -> list[dict]:
     """Every --output kind: usable here or not, why, and the command that would enable it."""
     from .outputs.registry import availability
@@ -77,5 +101,6 @@ def list_devices() -> dict[str, list[dict]]:
 
     midi_in, midi_out = _midi()
     return {"cameras": _cameras(), "midi_inputs": midi_in, "midi_outputs": midi_out,
-            "audio_outputs": _audio_outputs(), "torch_devices": available_devices(),
+            "audio_outputs": _audio_outputs(), "audio_inputs": _audio_inputs(),
+            "tempo_sources": _tempo_sources(), "torch_devices": available_devices(),
             "outputs": _outputs()}

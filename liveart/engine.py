@@ -64,6 +64,7 @@ class Engine:
         self.frozen = False
         # called with each output, in order, from one thread (the compose thread when running)
         self.sinks: list[Callable[[Output], None]] = []
+        self.last_snap: Snapshot | None = None
         self._last_input: tuple | None = None  # (source frame key, image, tensor): see _input
         self._composer: ThreadPoolExecutor | None = None
         self._composing: Future | None = None
@@ -102,6 +103,7 @@ class Engine:
             self.scene, self._next_scene = self._next_scene, None
             self.guard = SceneGuard(self.scene.name)
         snap = self.store.snapshot()
+        self.last_snap = snap  # the HUD's modulator meters and tempo
         frame = self.source.latest()
         if frame is None:
             return None

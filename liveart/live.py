@@ -39,7 +39,17 @@ def hud_info(engine: Engine, scene_name: str, learn=None) -> HudInfo:
                    device=str(engine.device) + (" fp16" if engine.scene.half else ""), size=f"{engine.size[0]}x{engine.size[1]}",
                    scene=scene_name, changed=changed, labels=engine.scene.labels(),
                    notice=_notice(engine, learn), frozen=engine.frozen,
-                   recording=getattr(engine, "recording", None) is not None)
+                   recording=getattr(engine, "recording", None) is not None,
+                   tempo=_tempo_text(engine), mods=list(getattr(engine.last_snap, "mods", ())))
+
+
+def _tempo_text(engine: Engine) -> str:
+    """'120.0 bpm tap *' (the star on the beat), once the show has a tempo clock."""
+    rhythm = getattr(engine.last_snap, "rhythm", None) or {}
+    if "bpm" not in rhythm:
+        return ""
+    star = " *" if rhythm.get("beat", 0.0) > 0.5 else ""
+    return f"{rhythm['bpm']:.1f} bpm {engine.store.get('tempo.source')}{star}"
 
 
 def _notice(engine: Engine, learn) -> str | None:
@@ -103,6 +113,8 @@ def run_window(engine: Engine, args, window_size, actions=None, midi=None) -> No
                     engine.frozen = not engine.frozen
                 elif action == "reset":
                     engine.store.set("dream.reset", True)
+                elif action == "tap":
+                    engine.store.set("tempo.tap", True)
                 elif action == "midi_learn":
                     _learn(window, midi, engine.store)
                 elif action == "save_preset" and actions is not None:

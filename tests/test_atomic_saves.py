@@ -87,8 +87,12 @@ elif mode == "laststate":
     from liveart.laststate import LastStateSaver, last_state_path
     assert last_state_path() == target
     versions = declare()
-    class Store:  # the saver reads targets() only; a ParamStore would import torch
+    class Mods:
+        def as_dicts(self):
+            return []
+    class Store:  # the saver reads targets() and mods only (a stand-in, to stay light)
         values = {}
+        mods = Mods()
         def targets(self):
             return dict(self.values)
     store = Store()

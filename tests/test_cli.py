@@ -46,7 +46,7 @@ CASES = [
     (["run", "--window", "0x0"], "--window must be between"),
     (["run", "--device", "tpu"], "--device must be one of"),
     (["run", "--device", "cuda"], "sees no CUDA device"),
-    (["run", "--preset", "nope"], "Unknown preset 'nope'; available presets are: deep-eyes"),
+    (["run", "--preset", "nope"], "Unknown preset 'nope'; available presets are: bass-dream, breathe, deep-eyes"),
     (["run", "--preset", "{d}/bad.toml"], "bad.toml is not valid TOML"),
     (["run", "--preset", "{d}/unknown.toml"], "unknown.toml, line 2 sets unknown parameter 'dream.layers'"),
     (["run", "--preset", "{d}/range.toml"], "range.toml, line 2 sets dream.octaves = 12, outside its range"),
@@ -133,7 +133,7 @@ def test_devices_says_none_found_instead_of_failing(capsys):
     assert "torch_devices:" in out and "cpu" in out
     assert main(["devices", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert set(data) >= {"cameras", "midi_inputs", "midi_outputs", "audio_outputs", "torch_devices"}
+    assert set(data) >= {"cameras", "midi_inputs", "midi_outputs", "audio_outputs", "audio_inputs", "tempo_sources", "torch_devices"}
 
 
 @pytest.mark.parametrize("scene,compare,keys", [

@@ -43,6 +43,7 @@ KEYS: list[tuple[str, str]] = [
     ("L", "MIDI learn for the last parameter changed: move a control twice to assign it"),
     ("P", "snapshot: save the picture as a PNG carrying every parameter"),
     ("C", "capture: start/stop recording (a timestamped .mp4 in the recordings folder)"),
+    ("T", "tap the tempo (tempo.tap)"),
     ("Esc", "quit"),
 ]
 
@@ -57,8 +58,19 @@ _ACTIONS = {
     pygame.K_l: "midi_learn",
     pygame.K_p: "snapshot",
     pygame.K_c: "record",
+    pygame.K_t: "tap",
     pygame.K_ESCAPE: "quit",
 }
+
+
+METER_WIDTH = 10
+
+
+def meter(value: float, bipolar: bool = False) -> str:
+    """A text meter of `value` (0..1, or -1..1 when bipolar): '######----'."""
+    v = (value + 1.0) / 2.0 if bipolar else value
+    n = int(round(min(1.0, max(0.0, v)) * METER_WIDTH))
+    return "#" * n + "-" * (METER_WIDTH - n)
 
 
 @dataclass
@@ -73,6 +85,8 @@ class HudInfo:
     notice: str | None = None  # e.g. "No camera: showing the synthetic scene (retrying camera:0)"
     frozen: bool = False
     recording: bool = False  # a red REC on the HUD's first line
+    tempo: str = ""  # e.g. "120.0 bpm audio", with " *" on the beat
+    mods: list[tuple[str, str, float]] = field(default_factory=list)  # (target, source, value)
 
 
 # HUD look
@@ -365,6 +379,14 @@ class Window:
         if where:
             lines.append([(where, _DIM)])
 
+        if hud.tempo:
+            lines.append([(hud.tempo, _DIM)])
+        if hud.mods:  # each modulator with a meter of its source
+            lines.append([])
+            for target, source, value in hud.mods[:_MAX_CHANGED]:
+                lines.append([(f"{target} ", _NAME), (f"{source} ", _DIM),
+                              (meter(value, bipolar=source == "lfo"), _WHITE)])
+
         if hud.changed:
             lines.append([])  # a small gap between groups
             for name, value in hud.changed[-_MAX_CHANGED:]:
@@ -385,6 +407,7 @@ class Window:
         stable = (
             hud.device, hud.size, hud.scene, hud.frozen, hud.recording, tuple(hud.stages_ms),
             tuple(map(tuple, hud.changed[-_MAX_CHANGED:])), tuple(n for n, _ in hud.labels[:_MAX_LABELS]),
+            tuple(m[:2] for m in hud.mods),
         )
         now = time.monotonic()
         if self._panel is not None and stable == self._panel_stable and now - self._panel_time < _HUD_REFRESH_S:

@@ -48,7 +48,7 @@ class Rhythm:
         values.update(self._features(now))
         self.latest = values
         beat = int(tempo.beat // 1)
-        if beat != self._last_beat:
+        if self._last_beat is None or beat > self._last_beat:
             if self._last_beat is not None:
                 for listener in self.beat_listeners:
                     listener(now, "/liveart/tempo/beat", [(beat, "i"), (float(tempo.bpm), "f")])

@@ -116,7 +116,14 @@ class TempoClock:
                     self._reported = bpm_param
                 bpm, beat = self._bpm, self._internal_beat(now)
             else:
-                bpm, beat = measured
+                bpm, measured_beat = measured
+                # the source gives the phase; the count goes on from ours (a new source, or
+                # the audio tracker re-anchoring on its newest onset, never makes it jump)
+                predicted = self._internal_beat(now)
+                delta = (measured_beat - predicted + 0.5) % 1.0 - 0.5
+                if math.floor(predicted + delta) < math.floor(predicted):
+                    delta += 1.0  # never back over a beat already counted: forward instead
+                beat = predicted + delta
                 self._set_internal(bpm, now)  # if the source goes quiet, go on from here
                 self._anchor = (now, beat)
         if measured is not None:

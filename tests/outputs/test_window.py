@@ -87,7 +87,7 @@ def hud_region_stats(px: np.ndarray):
 
 
 def test_keys_list():
-    assert [k for k, _ in KEYS] == ["F", "H", "Space", "Up/Down", "Left/Right", "R", "S", "L", "P", "C", "Esc"]
+    assert [k for k, _ in KEYS] == ["F", "H", "Space", "Up/Down", "Left/Right", "R", "S", "L", "P", "C", "T", "Esc"]
     assert all(isinstance(d, str) and d for _, d in KEYS)
 
 
@@ -451,3 +451,30 @@ def test_keys_say_what_they_did(xserver, tmp_path, monkeypatch):
     assert error and ("Could not save preset 'saved-" in text or "Preset not saved" in text)
     _save_as(px, "/tmp/window_toast_error.png")
     assert on_bar(px[WIN_H - 4, 5], window_mod._TOAST_ERROR_BG)
+
+
+def test_t_taps_the_tempo(win):
+    pygame.event.clear()
+    press(pygame.K_t)
+    assert win.poll() == ["tap"]
+
+
+def test_the_hud_shows_the_tempo_and_a_meter_per_modulator(win):
+    from liveart.outputs.window import meter
+
+    assert meter(0.0) == "----------" and meter(1.0) == "##########" and meter(0.0, bipolar=True) == "#####-----"
+    quiet = HudInfo(fps=30.0, tempo="120.0 bpm tap",
+                    mods=[("dream.zoom", "beat", 0.1), ("dream.mix", "lfo", -1.0)])
+    loud = HudInfo(fps=30.0, tempo="120.0 bpm tap *",
+                   mods=[("dream.zoom", "beat", 0.9), ("dream.mix", "lfo", 1.0)])
+    text = ["".join(t for t, _ in line) for line in win._hud_lines(loud)]
+    assert "120.0 bpm tap *" in text
+    assert "dream.zoom beat #########-" in text and "dream.mix lfo ##########" in text
+    frame = quadrants(WIN_W, WIN_H)
+    bright = []
+    for hud in (HudInfo(fps=30.0), quiet, loud):
+        time.sleep(0.3)  # the HUD redraws changed numbers at most every 0.25 s
+        win.show(frame, hud)
+        lum = window_pixels()[10:160, 10:260].astype(int).mean(axis=2)
+        bright.append(int((lum > 150).sum()))
+    assert bright[0] < bright[1] < bright[2], bright  # more lines, then fuller meters

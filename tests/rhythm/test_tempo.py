@@ -88,3 +88,16 @@ def test_the_beat_pulse_and_a_beat_readout_on_each_beat():
             assert values["beat"] == pytest.approx(1.0)
     assert [b[2][0][0] for b in beats] == [1, 2, 3, 4]
     assert beats[0][1] == "/liveart/tempo/beat" and beats[0][2][1] == (120.0, "f")
+
+
+def test_a_measured_source_sets_the_phase_but_the_count_never_goes_back():
+    """Switching to the audio's beat (whose count restarts whenever the tracker re-anchors)
+    keeps counting from where the show was, with the audio's phase."""
+    store = ParamStore({"tempo.bpm": 120.0})
+    heard = {"beat": 0.7}
+    clock = TempoClock(store, audio=lambda now: (120.0, heard["beat"]), now=0.0)
+    assert clock.update(now=3.025).beat == pytest.approx(6.05)
+    store.set("tempo.source", "audio")
+    assert clock.update(now=3.025).beat == pytest.approx(6.7)  # forward to the phase, not 5.7
+    heard["beat"] = 1.2  # the tracker re-anchored: its count is small again
+    assert clock.update(now=3.275).beat == pytest.approx(7.2)
