@@ -359,7 +359,7 @@ def cmd_run(args) -> int:
             raise
     controls.append(LastStateSaver(store).start())
     controls.append(MemoryTrimmer().start())  # freed heap pages back to the system, every 30 s
-    voice = _start_music(store, engine, clock, args)
+    voice = _start_music(store, engine, clock, args, rhythm)
     controls.append(voice)
     _follow_music_in_oscquery(voice, controls)
     from .outputs.recording import start_recording_control
@@ -403,17 +403,25 @@ def _start_snapshots(engine, store, actions, scene_spec):
     return start_snapshots(engine, store, actions, scene_spec)
 
 
-def _start_music(store, engine, clock, args):
+def _start_music(store, engine, clock, args, rhythm=None):
     """The music voice: silent until music.enabled; its synth opens the default sound device
-    (no device: one sentence, the visuals go on)."""
+    (no device: one sentence, the visuals go on). Its tempo: a MIDI clock's, else the show's
+    when tempo.source follows something (tap, Link, the music), else music.tempo."""
     from .control.osc import parse_target
     from .music.outputs import MusicVoice
 
     return MusicVoice(store, summary_source=lambda: getattr(engine.scene, "summary", None),
-                      bpm_source=lambda: clock.bpm, synth=not args.no_audio,
+                      bpm_source=lambda: clock.bpm or _show_bpm(store, rhythm),
+                      synth=not args.no_audio,
                       midi_out=args.music_midi_out,
                       osc_targets=[parse_target(t) for t in args.osc_out],
                       seed=args.seed, gate=lambda: not engine.dark).start()
+
+
+def _show_bpm(store, rhythm) -> float | None:
+    if rhythm is None or store.get("tempo.source") == "internal":
+        return None
+    return rhythm.clock.tempo.bpm
 
 
 def _follow_music_in_oscquery(voice, controls) -> None:
