@@ -52,7 +52,8 @@ declare("music.scale", "enum", "minor-pentatonic", "Scale the notes are drawn fr
         choices=tuple(SCALES))
 declare("music.root", "str", "A", "Key of the music: a note name (C, F#, Bb) or a MIDI "
         "number 0-127 (its pitch class; music.octave sets the register).", check=_check_root)
-declare("music.tempo", "float", 96.0, "The music's tempo when no MIDI clock is received and tempo.source is internal (else it follows the show's tempo).",
+declare("music.tempo", "float", 96.0, "The music's tempo when no MIDI clock is received and "
+        "tempo.source is internal (else it follows the show's tempo).",
         min=40.0, max=240.0, unit="bpm")
 declare("music.density", "float", 0.5, "How many notes: 0 = silence, 1 = busy.",
         min=0.0, max=1.0)
