@@ -156,12 +156,15 @@ def _load_params(args) -> dict[str, Any]:
 
     values: dict[str, Any] = {}
     mods: list = []  # modulators (liveart.params.mods): _prepare puts them in the store
+    restored: dict[str, Any] = {}
     if args.command == "run" and not args.fresh:
         from .laststate import load_last_state
 
-        values.update(load_last_state(mods))
+        restored = load_last_state(mods)
+        values.update(restored)
     values.update(getattr(args, "from_values", None) or {})  # render --from SNAPSHOT.png
     mods.extend(getattr(args, "from_mods", None) or [])
+    preset_values: dict[str, Any] = {}
     if args.preset:
         preset_values, _, preset_mods = load_preset_with_mods(args.preset)
         values.update(preset_values)
@@ -170,6 +173,10 @@ def _load_params(args) -> dict[str, Any]:
     for text in args.sets:
         name, value = params.parse_assignment(text)
         values[name] = value
+    # what only the last state asked for: advice, which _prepare may drop (see there)
+    args.restored_names = [n for n, v in restored.items() if values.get(n) == v
+                           and n not in preset_values
+                           and not any(t.split("=", 1)[0].strip() == n for t in args.sets)]
     return values
 
 
@@ -187,8 +194,34 @@ def _prepare(args, for_render: bool = False):
     store = ParamStore(values)
     store.mods.replace(getattr(args, "loaded_mods", []))
     scene = create_scene(args.scene, device, half=half, seed=args.seed)
-    scene.prepare(store.snapshot())
+    _prepare_scene(scene, store, getattr(args, "restored_names", []))
     return store, device, half, scene, size
+
+
+def _prepare_scene(scene, store, restored: list[str]) -> None:
+    """Load what the scene needs for the parameters (its network, its pictures). A restored
+    last state is advice, never a reason not to start: when what it asks for can't be had
+    here (a network that isn't installed, a picture that is gone), those values go back to
+    their defaults, one by one, each with one sentence in the log. What this command line
+    asked for itself still stops the start (UserError)."""
+    from . import params
+
+    candidates = [n for n in restored if params.REGISTRY[n].type in ("enum", "str")
+                  and store.get(n) != params.REGISTRY[n].default]
+    while True:
+        try:
+            scene.prepare(store.snapshot())
+            return
+        except UserError as e:
+            if not candidates:
+                raise
+            said = str(e).lower()  # the value the error names first (vgg19, a file's name)
+            candidates.sort(key=lambda n: str(store.get(n)).lower() not in said)
+            name = candidates.pop(0)
+            default = params.REGISTRY[name].default
+            log.warning("The saved state's %s = %s can't be used here (%s); starting with %s.",
+                        name, store.get(name), str(e).rstrip("."), default)
+            store.set(name, default, immediate=True)
 
 
 # -- subcommands -----------------------------------------------------------------------------
@@ -607,6 +640,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except UserError as e:
         print(f"liveart: {e}", file=sys.stderr)
+        if logging.getLogger().handlers and any(  # a log file (--log, --install): say it there too
+                isinstance(h, logging.FileHandler) for h in logging.getLogger().handlers):
+            log.error("%s", e)
         return e.exit_code
     except BrokenPipeError:  # `liveart params | head`: the reader left, nothing is wrong
         sys.stderr.close()

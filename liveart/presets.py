@@ -10,6 +10,7 @@ Tables nest by the dots of parameter names, so `[dream] layer = ...` sets `dream
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 from pathlib import Path
@@ -38,6 +39,7 @@ def _shipped_dir() -> Path:
 
 
 SHIPPED = _shipped_dir()
+log = logging.getLogger(__name__)
 _META_KEYS = {"description", "mod"}  # mod: the [[mod]] tables (liveart.params.mods)
 
 
@@ -107,11 +109,25 @@ def _toml_value(v: Any) -> str:
     return json.dumps(str(v))  # a JSON string is a valid TOML basic string
 
 
+def find_preset_by_name(name: Any) -> Path:
+    """A preset by name only, inside the preset folders: what controllers (OSC, MIDI, keys)
+    may load. A path, '..', or a file that leads outside its folder (a symlink) is refused."""
+    text = str(name).strip()
+    if not _NAME_OK.match(text) or ".." in text:
+        raise UserError(f"Presets are loaded by name from a controller (see 'liveart presets'), "
+                        f"not {text[:60]!r}.")
+    path = find_preset(text[:-5] if text.lower().endswith(".toml") else text)
+    if path.resolve().parent not in {d.resolve() for d in preset_dirs()}:
+        raise UserError(f"Preset {text!r} leads outside the preset folders; it is not loaded.")
+    return path
+
+
 def find_preset(name_or_path: str) -> Path:
     path = Path(name_or_path)
     if path.suffix == ".toml" or path.exists():
         if not path.is_file():
-            raise UserError(f"Preset file {name_or_path} does not exist.")
+            raise UserError(f"Preset file {name_or_path} " + (
+                "is not a regular file." if path.exists() else "does not exist."))
         return path
     presets = list_presets()
     if name_or_path in presets:
@@ -137,8 +153,10 @@ def load_preset(name_or_path: str) -> tuple[dict[str, Any], str]:
     return values, description
 
 
-def load_preset_with_mods(name_or_path: str):
-    """(values, description, [Modulator]): load_preset and the preset's [[mod]] tables."""
+def load_preset_with_mods(name_or_path: str | Path, lenient: bool = False):
+    """(values, description, [Modulator]): load_preset and the preset's [[mod]] tables.
+    `lenient` (a restored last state: advice, not a command): a value or a modulator that
+    can't be used is left out with one logged sentence instead of refusing the file."""
     from .params.mods import mods_from_table
 
     path = find_preset(name_or_path)
@@ -148,19 +166,41 @@ def load_preset_with_mods(name_or_path: str):
     lines = Positions(text)
     for name, raw in _flatten({k: v for k, v in data.items() if k not in _META_KEYS}).items():
         where = f"Preset {path}{at_line(lines.key(name))}"
-        if name not in params.REGISTRY:
-            raise UserError(f"{where} sets unknown parameter {name!r}; see 'liveart params' "
-                            "for the valid names.")
-        p = params.REGISTRY[name]
-        if p.type == "trigger":
-            raise UserError(f"{where} sets {name}, which is a trigger, not a value.")
+        if lenient:
+            try:
+                values[name] = _checked(name, raw, where)
+            except UserError as e:
+                log.warning("%s; it starts at its default instead.", str(e).rstrip("."))
+            continue
+        values[name] = _checked(name, raw, where)
+    mods: list = []
+    if "mod" in data:
         try:
-            value = p.coerce(raw)
-        except params.UserError as e:
-            raise UserError(f"{where}: {e}") from None
-        if isinstance(raw, (int, float)) and p.outside_range(raw):
-            raise UserError(f"{where} sets {name} = {raw}, outside its range "
-                            f"{p.range_text}.")
-        values[name] = value
-    mods = mods_from_table(data["mod"], f"Preset {path}") if "mod" in data else []
+            mods = mods_from_table(data["mod"], f"Preset {path}")
+        except UserError as e:
+            if not lenient:
+                raise
+            log.warning("%s; the saved modulators are left out.", str(e).rstrip("."))
     return values, description, mods
+
+
+def _checked(name: str, raw: Any, where: str) -> Any:
+    """A preset's value for `name`, coerced and range-checked; UserError naming `where`."""
+    if name not in params.REGISTRY:
+        raise UserError(f"{where} sets unknown parameter {name!r}; see 'liveart params' "
+                        "for the valid names.")
+    p = params.REGISTRY[name]
+    if p.type == "trigger":
+        raise UserError(f"{where} sets {name}, which is a trigger, not a value.")
+    try:
+        value = p.coerce(raw)
+        outside = isinstance(raw, (int, float)) and p.outside_range(raw)
+    except params.UserError as e:
+        raise UserError(f"{where}: {e}") from None
+    except OverflowError:  # a number of hundreds of digits: float() can't hold it
+        raise UserError(f"{where} sets {name} to a number too large to use.") from None
+    if outside:
+        text = str(raw) if len(str(raw)) <= 40 else str(raw)[:20] + "..."
+        raise UserError(f"{where} sets {name} = {text}, outside its range "
+                        f"{p.range_text}.")
+    return value

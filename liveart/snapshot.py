@@ -174,6 +174,12 @@ def state_values(state: Mapping[str, Any], origin: str = "The snapshot") -> dict
         if value is None or isinstance(value, (dict, list)):
             kind = "null" if value is None else f"a JSON {type(value).__name__}"
             raise UserError(f"{origin} sets {name} to {kind}, not a value.")
+        if p.remote_check is not None:  # a picture path: untrusted, as from the network
+            try:
+                values[name] = p.coerce(value, remote=True)
+            except UserError as e:
+                log.warning("%s: %s; it is left out.", origin, _lower_first(str(e)).rstrip("."))
+            continue
         try:
             values[name] = p.coerce(value)
         except UserError as e:

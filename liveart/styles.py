@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import UserError
+from .imagelimits import check_image_file
 from .params.style import DEFAULT_STYLE, NUM_STYLES, STYLE_NAMES  # noqa: F401  (declared torch-free)
 
 if TYPE_CHECKING:  # torch and cv2 load only when a sheet is made: `liveart --help` stays fast
@@ -164,6 +165,7 @@ def _sheet_input(args) -> np.ndarray:
     path = Path(args.input)
     if not path.is_file():
         raise UserError(f"The input picture {args.input} does not exist.")
+    check_image_file(path, "The input picture")
     bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise UserError(f"Could not read {args.input} as a picture; use a PNG or JPEG file.")

@@ -8,7 +8,9 @@ out: `[table]` and `[[array]]` headers, then `key = value` lines (bare, quoted o
 """
 from __future__ import annotations
 
+import os
 import re
+import stat
 import tomllib
 from pathlib import Path
 
@@ -25,11 +27,7 @@ def read_toml(path: Path, what: str) -> tuple[str, dict]:
     """(text, data) of the TOML file `path`; UserError with one sentence naming `what` ("Preset",
     "MIDI map") and the file when it can't be read, is too big, or is not valid TOML."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise UserError(f"{what} {path} is {size} bytes; a {what.lower()} is at most "
-                            f"{MAX_BYTES >> 20} MB.")
-        text = path.read_text(encoding="utf-8")
+        text = read_small_file(path, MAX_BYTES, what).decode("utf-8")
         return text, tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise UserError(f"{what} {path} is not valid TOML: {e}.") from None
@@ -37,6 +35,34 @@ def read_toml(path: Path, what: str) -> tuple[str, dict]:
         raise UserError(f"{what} {path} nests arrays or tables too deeply.") from None
     except OSError as e:
         raise UserError(f"{what} {path} can't be read: {e.strerror or e}.") from None
+
+
+def read_small_file(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of regular file `path`, at most `limit` of them; UserError otherwise. Opened
+    without blocking and checked once open (a FIFO, a device or /proc/kmsg would otherwise
+    hang the thread that reads it, and a check before opening could be raced)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UserError(f"{what} {path} is not a regular file.")
+        if st.st_size > limit:
+            raise UserError(f"{what} {path} is {st.st_size} bytes; a {what.lower()} is at most "
+                            f"{limit >> 20} MB.")
+        chunks, total = [], 0
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:  # a 'regular' file of the kernel's that would block
+                raise UserError(f"{what} {path} can't be read without waiting.") from None
+            if not chunk:
+                return b"".join(chunks)
+            total += len(chunk)
+            if total > limit:
+                raise UserError(f"{what} {path} is larger than {limit >> 20} MB.")
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
 
 
 def _parts(text: str) -> tuple[str, ...]:

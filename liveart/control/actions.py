@@ -84,9 +84,11 @@ class Actions:
 
     # -- presets -----------------------------------------------------------------------------
     def preset_load(self, name: str) -> None:
-        from ..presets import load_preset_with_mods
+        """Load preset `name`: a name, never a path (controllers reach only the preset
+        folders; docs/osc-protocol.md)."""
+        from ..presets import find_preset_by_name, load_preset_with_mods
 
-        values, _, mods = load_preset_with_mods(str(name))
+        values, _, mods = load_preset_with_mods(find_preset_by_name(name))
         self.store.update(values)
         self.store.mods.replace(mods)
         log.info("preset %s loaded", name)
@@ -100,9 +102,9 @@ class Actions:
 
     def preset_morph(self, name: str, length: Any) -> None:
         """Morph to preset `name` over `length` seconds, or beats when given as e.g. '4b'."""
-        from ..presets import load_preset_with_mods
+        from ..presets import find_preset_by_name, load_preset_with_mods
 
-        values, _, mods = load_preset_with_mods(str(name))
+        values, _, mods = load_preset_with_mods(find_preset_by_name(name))
         self.store.morph(values, self._seconds(length))
         self.store.mods.replace(mods)
         log.info("morphing to preset %s over %s", name, length)

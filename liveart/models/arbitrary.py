@@ -35,6 +35,7 @@ import cv2
 import numpy as np
 
 from ..errors import UserError
+from ..imagelimits import check_image_file
 
 PREDICT_SIZE = 256  # the style predictor's fixed input side
 TRANSFORM_SIZE = 384  # the transform network's fixed input side
@@ -115,6 +116,7 @@ def load_picture(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as HxWx3 uint8 RGB (grey and 16-bit converted, transparency laid
     on white); UserError naming the file when it is missing or not an image."""
     p = Path(path)
+    check_image_file(p, "The style picture")  # before reading it whole
     try:
         data = np.fromfile(str(p), dtype=np.uint8)  # not cv2.imread: non-ASCII paths on Windows
     except FileNotFoundError:

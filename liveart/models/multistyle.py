@@ -42,6 +42,7 @@ compile workers busy on the cores the show needs) for no gain measurable on this
 """
 from __future__ import annotations
 
+import atexit
 import functools
 import logging
 import os
@@ -270,6 +271,7 @@ class MultiStyleNet(nn.Module):
             thread = self._tracing[key] = threading.Thread(
                 target=self._trace, args=key, name="multistyle-trace", daemon=True)
             thread.start()
+            _UNFINISHED_TRACES.append(thread)
         if block:
             thread.join()
         return thread
@@ -296,6 +298,18 @@ class MultiStyleNet(nn.Module):
             log.debug("style network traced for %s %s", device, dtype)
         except Exception as e:  # noqa: BLE001 -- any failure leaves the eager path in place
             log.info("tracing the style network failed (%s); it runs eager", e)
+
+
+# A trace still running when Python exits (a one-frame `render --scene style`) is killed in
+# the middle of TorchScript's C++ and aborts the process ("terminate called without an
+# active exception", exit 134): exiting waits for it instead (it takes about a second).
+_UNFINISHED_TRACES: list[threading.Thread] = []
+
+
+@atexit.register
+def _wait_for_traces() -> None:
+    for thread in _UNFINISHED_TRACES:
+        thread.join(timeout=60.0)
 
 
 def _tensor_device(device: torch.device | str) -> torch.device:

@@ -42,6 +42,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
+from ..imagelimits import check_image_file
 from ..flow import MotionFollower
 from ..params import Snapshot
 from ..params.paint import BUILTIN, CONTENT_LAYERS, MAX_IMAGES  # noqa: F401  (re-exported)
@@ -183,6 +184,7 @@ class PaintScene(Scene):
         """uint8 RGB of a style picture; the built-in one for None."""
         if path is None:
             return builtin_style()
+        check_image_file(path, "The style picture")
         image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
         if image is None:
             raise UserError(f"The style picture {path} could not be read as an image.")

@@ -8,6 +8,7 @@ import cv2
 import numpy as np
 
 from ..errors import UserError
+from ..imagelimits import check_image_file
 from .base import Pacer, Source
 
 log = logging.getLogger(__name__)
@@ -17,6 +18,7 @@ def read_image(path: str) -> np.ndarray:
     """An image file as uint8 HxWx3 RGB; one sentence naming the file when it can't be read."""
     if not Path(path).is_file():
         raise UserError(f"Image file {path} does not exist.")
+    check_image_file(path, "Image file")  # a decompression bomb is refused from its header
     img = cv2.imread(path, cv2.IMREAD_COLOR)
     if img is None:
         raise UserError(f"Image file {path} could not be read (not an image, or corrupt).")
