@@ -245,3 +245,15 @@ def test_a_disk_that_fills_during_a_recording(show, tmp_path):
         assert decodable == reported > 0
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_record_start_where_no_folder_can_be_made(show, tmp_path):
+    """record/start (OSC, key C, MIDI) when the recordings folder can't exist: one sentence,
+    the show goes on."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the recordings folder should be")
+    s = show("--fresh", env={"LIVEART_RECORDINGS_DIR": str(blocker / "rec")})
+    s.client.send_message("/liveart/record/start", [])
+    s.logged(r"Can't record in \S+rec: Not a directory; the show goes on without recording\.")
+    s.alive_and_ticking()
+    assert "Traceback" not in s.log.read_text()

@@ -325,7 +325,11 @@ class RecordControl:
     def start_action(self, name: Any = None) -> str:
         """record/start [name]: a name inside the recordings folder, or a timestamped one."""
         folder = self.folder or recordings_dir()
-        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # a file in the way, a read-only or full disk: one sentence
+            raise UserError(f"Can't record in {folder}: {e.strerror or e}; the show goes on "
+                            "without recording.") from None
         if name is None or str(name).strip() == "":
             name = time.strftime("liveart-%Y%m%d-%H%M%S.mp4")
         return self.start(str(safe_name(str(name), folder, {r.path for r in self.done})))
