@@ -12,8 +12,10 @@ from .chain import ChainScene
 from .dream import DreamScene
 from .paint import PaintScene
 from .style import StyleScene
+from .xray import XrayScene
 
-SCENES: dict[str, type[Scene]] = {"dream": DreamScene, "style": StyleScene, "paint": PaintScene}
+SCENES: dict[str, type[Scene]] = {"dream": DreamScene, "style": StyleScene, "paint": PaintScene,
+                                   "xray": XrayScene}
 assert tuple(SCENES) == SCENE_NAMES, "liveart/params/scene.py names the scenes"
 
 
