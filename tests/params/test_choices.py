@@ -39,7 +39,8 @@ def test_changing_the_model_moves_the_layer_to_one_it_has():
     store.set("dream.model", "vgg16")
     assert store.get("dream.layer") == DEFAULT_LAYERS["vgg16"]
     _, changed = store.changed_since(v0)
-    assert changed == {"dream.model": "vgg16", "dream.layer": "relu4_3"}  # echoed like any change
+    assert changed == {"dream.model": "vgg16", "dream.layer": "relu4_3",  # echoed like any
+                       "xray.layer": "relu3_3"}  # change; xray's layer follows the same network
     store.set("dream.layer", "relu3_3")
     store.set("dream.model", "vgg19")  # vgg19 has relu3_3 too: kept
     assert store.get("dream.layer") == "relu3_3"
