@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .atomic import remove_stale_temps
+from .atomic import ProblemLog, remove_stale_temps
 from .errors import UserError
 from .params import ParamStore
 from .presets import load_preset_with_mods, write_preset
@@ -39,7 +39,7 @@ def load_last_state(mods: list | None = None) -> dict[str, Any]:
     if not path.is_file():
         return {}
     try:
-        values, _, saved_mods = load_preset_with_mods(str(path))
+        values, _, saved_mods = load_preset_with_mods(str(path), lenient=True)
     except UserError as e:  # a broken or outdated file must never stop the show
         why = str(e).rstrip(".")
         try:
@@ -67,29 +67,42 @@ def move_aside(path: Path) -> Path:
     return target
 
 
-def remove_unfinished_saves() -> list[Path]:
+def remove_unfinished_saves(spare_own: bool = False) -> list[Path]:
     """Clear the temporary files of saves that a kill or power cut interrupted, in the folders
-    liveart saves to on its own (config, presets, snapshots)."""
+    liveart saves to on its own (config, presets, MIDI maps, snapshots); `spare_own`: not this
+    process's (a sweep while the show runs)."""
     from .snapshot import snapshots_dir
 
-    return remove_stale_temps([config_dir(), user_presets_dir(), snapshots_dir()])
+    return remove_stale_temps([config_dir(), user_presets_dir(), config_dir() / "midi",
+                               snapshots_dir()], spare_own=spare_own)
+
+
+# After a kill, systemd starts the show again 3 s later: the killed save's temporary file is
+# then too young for the start's sweep to be sure it is no one's, so the saver sweeps again
+# once it is (SWEEP_FIRST after the start), then every SWEEP_EVERY.
+SWEEP_FIRST = 75.0
+SWEEP_EVERY = 600.0
 
 
 class LastStateSaver:
     """Saves the store's values to last-state.toml every `every` seconds when they changed, and
-    at stop(). A failing disk is said once (again when the error changes, and when saving works
-    again), not every `every` seconds; the show goes on either way."""
+    at stop(). A failing disk is one sentence, said again at most once a minute (ProblemLog:
+    sooner only for a different problem), and once when saving works again; the show goes on
+    either way. It also clears killed saves' temporary files: at start, and while it runs."""
 
-    def __init__(self, store: ParamStore, every: float = 2.0):
+    def __init__(self, store: ParamStore, every: float = 2.0, clock=time.monotonic):
         self.store = store
         self.every = every
+        self.clock = clock
         self._saved: tuple | None = None  # (values, modulators) last written
-        self._failing: str | None = None  # the error last logged, while saving fails
+        self.problems = ProblemLog(log, clock=clock)
+        self._next_sweep = clock() + SWEEP_FIRST
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="last-state", daemon=True)
 
     def start(self) -> "LastStateSaver":
         remove_unfinished_saves()  # the run starts here, --fresh or not
+        self._next_sweep = self.clock() + SWEEP_FIRST
         self._thread.start()
         return self
 
@@ -103,19 +116,27 @@ class LastStateSaver:
             write_preset(path, values, "the state liveart was in when it stopped", mods)
         except OSError as e:  # a full or read-only disk: keep playing, keep trying
             problem = f"{e.strerror or e}"
-            if problem != self._failing:
-                log.warning("Could not save the state to %s: %s; liveart keeps playing and "
-                            "tries again.", path, problem)
-                self._failing = problem
+            self.problems.problem(problem, f"Could not save the state to {path}: {problem}; "
+                                  "liveart keeps playing and tries again.")
             return
         self._saved = (values, mods)
-        if self._failing is not None:
-            log.info("the state is saved to %s again", path)
-            self._failing = None
+        self.problems.recovered(f"the state is saved to {path} again")
+
+    def sweep(self) -> None:
+        """The periodic clearing of killed saves' leftovers (see SWEEP_FIRST)."""
+        if self.clock() >= self._next_sweep:
+            self._next_sweep = self.clock() + SWEEP_EVERY
+            remove_unfinished_saves(spare_own=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self.every):
-            self.save()
+            try:
+                self.save()
+                self.sweep()
+            except Exception as e:  # noqa: BLE001  (never a traceback, never a dead saver)
+                self.problems.problem(type(e).__name__, f"Could not save the state to "
+                                      f"{last_state_path()} ({type(e).__name__}: {e}); liveart "
+                                      "keeps playing and tries again.")
 
     def stop(self) -> None:
         self._stop.set()

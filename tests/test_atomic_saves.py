@@ -241,9 +241,7 @@ def test_a_truncated_last_state_is_moved_aside_and_a_real_run_starts_from_defaul
     b"\x00\xff\xfe garbage \x89PNG\r\n",           # not text
     b"[dream\noctaves = ",                           # not TOML
     b"<html>not a state</html>\n",                   # text, not TOML
-    b"[dream]\noctaves = 999\n",                     # out of range
-    b"[dream]\nlayer = 3\nno_such_knob = 1\n",       # wrong type, unknown parameter
-], ids=["binary", "truncated", "html", "out-of-range", "unknown"])
+], ids=["binary", "truncated", "html"])
 def test_an_unusable_last_state_is_moved_aside_once_with_one_sentence(content, user_config,
                                                                       caplog):
     from liveart import scenes  # noqa: F401
@@ -259,6 +257,25 @@ def test_an_unusable_last_state_is_moved_aside_once_with_one_sentence(content, u
     (aside,) = _broken(user_config)
     assert f"moved to {aside}" in text and aside.read_bytes() == content
     assert not last_state_path().exists()
+
+
+@pytest.mark.parametrize("content, bad", [
+    (b"[dream]\noctaves = 999\nmix = 0.25\n", ["dream.octaves"]),             # out of range
+    (b"[dream]\nno_such_knob = 1\nmix = 0.25\n", ["dream.no_such_knob"]),     # unknown
+], ids=["out-of-range", "unknown"])
+def test_a_last_state_with_unusable_values_keeps_the_rest(content, bad, user_config, caplog):
+    """A readable state is advice: each value that can't be used is one sentence and starts at
+    its default; the rest is restored and the file stays where it is."""
+    from liveart import scenes  # noqa: F401
+    from liveart.laststate import last_state_path, load_last_state
+
+    last_state_path().write_bytes(content)
+    with caplog.at_level(logging.INFO, logger="liveart"):
+        assert load_last_state() == {"dream.mix": 0.25}
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == len(bad) and all(n in w for n, w in zip(bad, warnings)), warnings
+    assert all("\n" not in w and w.endswith("default instead.") for w in warnings)
+    assert _broken(user_config) == [] and last_state_path().read_bytes() == content
 
 
 def test_a_second_broken_state_in_the_same_second_does_not_overwrite_the_first(user_config):

@@ -246,3 +246,134 @@ def test_systemd_accepts_the_unit(home, tmp_path):
                           text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "liveart.service" not in proc.stderr, proc.stderr  # no warnings about our unit
+
+
+# -- a hostile argument, the sandbox, the folders ----------------------------------------------
+@pytest.mark.parametrize("bad", [
+    "camera:1\nExecStartPre=/bin/touch /tmp/pwned",  # a line of its own in the unit
+    "camera:1\r\nExecStartPre=/bin/true", "camera:1\x00", "a\tb", "\x1b[31mred", "x\x7f",
+    "camera:1\u2028ExecStartPre=/bin/true",
+], ids=["newline", "crlf", "nul", "tab", "escape", "del", "line-separator"])
+@pytest.mark.parametrize("where", ["run", "service"])
+def test_a_control_character_in_an_argument_is_refused_in_one_sentence(bad, where, home,
+                                                                        capsys):
+    argv = (["service", "install", "--", "--source", bad] if where == "run"
+            else ["service", "install", "--memory-max", bad])
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("liveart: liveart service install refuses ") and "\n" not in err
+    assert "control character" in err and err.endswith(".")
+    assert not (home / "xdg").exists()
+
+
+def test_a_control_character_in_a_carried_folder_variable_is_refused(home, monkeypatch,
+                                                                     capsys):
+    monkeypatch.setenv("LIVEART_STYLES_DIR", "/srv/styles\nExecStartPre=/bin/true")
+    assert main(["service", "install"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "$LIVEART_STYLES_DIR" in err and "\n" not in err
+    assert not (home / "xdg").exists()
+
+
+def _unit(home) -> list[str]:
+    return (home / "xdg" / "systemd" / "user" / "liveart.service").read_text().splitlines()
+
+
+ODD = 'odd dir 100% $HOME "q" back\\slash'  # every character systemd treats specially
+
+
+def _odd_folders(home, monkeypatch) -> dict[str, str]:
+    dirs = {"LIVEART_CONFIG_DIR": home / "cfg", "LIVEART_LOG_DIR": home / "logs",
+            "LIVEART_RECORDINGS_DIR": home / "rec", "LIVEART_SNAPSHOTS_DIR": home / ODD,
+            "LIVEART_STYLES_DIR": home / "my styles", "LIVEART_CACHE_DIR": home / "cache"}
+    for name, value in dirs.items():
+        monkeypatch.setenv(name, str(value))
+    return {k: str(v) for k, v in dirs.items()}
+
+
+def _systemd_unquote(word: str) -> str:
+    """What systemd makes of one double-quoted word of Environment=/ReadWritePaths= (the
+    escapes this test's values use: \\\\, \\" and %%)."""
+    if word.startswith('"'):
+        assert word.endswith('"')
+        word = word[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+    return word.replace("%%", "%")
+
+
+def test_the_unit_is_sandboxed_and_carries_every_folder_variable(home, monkeypatch, capsys):
+    dirs = _odd_folders(home, monkeypatch)
+    monkeypatch.chdir(home)  # the working folder: relative paths of the run are in it
+    assert main(["service", "install", "--memory-max", "4G", "--", "--log", "logs2/show.log",
+                 "--record", str(home / "out" / "show.mp4")]) == 0
+    lines = _unit(home)
+    for line in ["NoNewPrivileges=yes", "PrivateTmp=yes", "ProtectSystem=strict",
+                 "LimitNOFILE=8192", "MemoryMax=4G", "BindReadOnlyPaths=-/tmp/.X11-unix"]:
+        assert line in lines, line
+    env = dict(_systemd_unquote(l.removeprefix("Environment=")).split("=", 1)
+               for l in lines if l.startswith("Environment="))
+    for name, value in dirs.items():  # the recordings, snapshots, styles and cache ones too
+        assert env[name] == value, name
+    writable = [_systemd_unquote(l.removeprefix("ReadWritePaths=")) for l in lines
+                if l.startswith("ReadWritePaths=")]
+    expected = [dirs["LIVEART_CONFIG_DIR"], dirs["LIVEART_LOG_DIR"],
+                dirs["LIVEART_RECORDINGS_DIR"], dirs["LIVEART_SNAPSHOTS_DIR"],
+                dirs["LIVEART_STYLES_DIR"], str(home / "logs2"), str(home / "out")]
+    assert writable == ["-" + d for d in expected]
+    # ProtectSystem=strict: the show couldn't make them itself, so install did
+    assert all(os.path.isdir(d) for d in expected)
+
+
+def test_without_folder_variables_the_default_folders_are_writable(home, monkeypatch, capsys):
+    for name in [n for n in os.environ if n.startswith("LIVEART_")]:
+        monkeypatch.delenv(name)
+    assert main(["service", "install", "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    config = home / "xdg" / "liveart"  # recordings, snapshots and styles live inside it
+    assert [l for l in lines if l.startswith("ReadWritePaths=")] == [
+        f"ReadWritePaths=-{config}", f"ReadWritePaths=-{home}/home/.local/state/liveart/log"]
+    assert not [l for l in lines if l.startswith("Environment=LIVEART_")]
+    assert not [l for l in lines if l.startswith("MemoryMax=")]
+
+
+@pytest.mark.parametrize("value,shown", [("4G", "4G"), ("2048m", "2048M"), ("1.5G", "1.5G"),
+                                         ("50%", "50%"), ("infinity", "infinity")])
+def test_memory_max_is_written_as_systemd_reads_it(value, shown, home, capsys):
+    assert main(["service", "install", "--dry-run", "--memory-max", value]) == 0
+    assert f"MemoryMax={shown}" in capsys.readouterr().out.splitlines()
+
+
+@pytest.mark.parametrize("value,message", [
+    ("4X", "takes a size like 4G"), ("lots", "takes a size like 4G"), ("-1G", "takes a size"),
+    ("100M", "too little"), ("0", "too little"), ("0%", "above 0%"), ("150%", "at most 100%"),
+])
+def test_a_bad_memory_max_is_refused_in_one_sentence(value, message, home, capsys):
+    assert main(["service", "install", f"--memory-max={value}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err and err.startswith("liveart: --memory-max")
+    assert not (home / "xdg").exists()
+
+
+def test_systemd_accepts_the_sandboxed_unit_with_odd_folders(home, monkeypatch, tmp_path):
+    """`systemd-analyze verify` parses the unit as systemd will (no warning about any line),
+    and `systemd-analyze security --offline` reads the sandbox from it."""
+    import json
+    import shutil
+
+    if not shutil.which("systemd-analyze"):
+        pytest.skip("systemd-analyze is not installed")
+    _odd_folders(home, monkeypatch)
+    monkeypatch.setenv("XAUTHORITY", "/tmp/xauth_Ab:1")
+    assert main(["service", "install", "--memory-max", "50%", "--", "--source",
+                 "video:/srv/my show/100% loop.mp4", "--record", str(home / ODD / "a.mp4")]) == 0
+    unit = home / "xdg" / "systemd" / "user" / "liveart.service"
+    proc = subprocess.run(["systemd-analyze", "verify", str(unit)], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "liveart.service" not in proc.stderr, proc.stderr
+    sec = subprocess.run(["systemd-analyze", "security", "--offline=true", "--json=short",
+                          str(unit)], capture_output=True, text=True, timeout=60)
+    if sec.returncode != 0 and "offline" in sec.stderr:
+        pytest.skip("this systemd-analyze has no --offline security check")
+    assert "liveart.service:" not in sec.stderr, sec.stderr  # no line it could not read
+    checks = {e["name"]: e["set"] for e in json.loads(sec.stdout)}
+    assert checks["NoNewPrivileges="] and checks["PrivateTmp="] and checks["ProtectSystem="]
