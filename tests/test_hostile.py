@@ -46,7 +46,9 @@ class Show:
         threading.Thread(target=lambda: self.err.extend(self.proc.stderr), daemon=True).start()
         self.client = SimpleUDPClient("127.0.0.1", self.osc)
         self.seen: dict[str, list] = {}
-        self.wait_for(lambda: "/liveart/stats/fps" in self.seen, 40, "the show never came up")
+        # frames flowing: everything is bound (the stats are sent before the show starts)
+        self.wait_for(lambda: self.seen.get("/liveart/stats/fps", [0])[0] > 0, 40,
+                      "the show never came up")
 
     def pump(self, seconds: float) -> None:
         end = time.monotonic() + seconds

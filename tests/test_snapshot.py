@@ -49,8 +49,8 @@ def non_default_values(picture: Path) -> dict:
     """A value different from the default for every parameter that isn't a trigger, of every
     type: floats with many digits, ints, bools, choices, text (a real picture for the style
     and paint scenes, whose check wants one)."""
-    texts = {"dream.guide": "tabby cat", "music.root": "F#", "style.image": str(picture),
-             "paint.image": str(picture)}
+    texts = {"dream.guide": "tabby cat", "music.root": "F#", "style.image": picture.name,
+             "paint.image": picture.name}
     values = {}
     for name, p in REGISTRY.items():
         if p.type == "float":
@@ -69,8 +69,12 @@ def non_default_values(picture: Path) -> dict:
 
 
 @pytest.fixture
-def picture(tmp_path, cat) -> Path:
-    path = tmp_path / "style-picture.png"
+def picture(tmp_path, cat, monkeypatch) -> Path:
+    """A picture in the styles folder: a snapshot's picture names resolve there (a path in a
+    snapshot from elsewhere is untrusted and left out, tests/test_hostile.py)."""
+    monkeypatch.setenv("LIVEART_STYLES_DIR", str(tmp_path / "styles"))
+    (tmp_path / "styles").mkdir(exist_ok=True)
+    path = tmp_path / "styles" / "style-picture.png"
     cv2.imwrite(str(path), cv2.cvtColor(cat[:64, :64], cv2.COLOR_RGB2BGR))
     return path
 
