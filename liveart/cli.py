@@ -560,39 +560,34 @@ def cmd_render(args) -> int:
     return 0
 
 
+def _compare_lines(kind: str, r: dict) -> list[str]:
+    if kind == "reference":
+        return [f"liveart dream  p50 ms per tick {r['scene_p50_ms']}  fps {r['fps']}",
+                f"reference step p50 ms per tick {r['reference_p50_ms']}",
+                f"speed-up (median reference / median liveart): {r['speedup']:.2f}x"]
+    return [f"style.smooth {r['smooth']:g}  p50 ms per tick {r['smoothed_p50_ms']}",
+            f"style.smooth 0    p50 ms per tick {r['unsmoothed_p50_ms']}",
+            f"cost of smoothing (median smoothed / median unsmoothed): {r['cost']:.2f}x"]
+
+
 def cmd_bench(args) -> int:
     from .bench import run_bench
 
     if not args.seconds > 0:
         raise UserError(f"--seconds must be a positive number, not {args.seconds}.")
     store, device, half, scene, size = _prepare(args)
-    if args.compare == "reference":
-        from .bench import run_compare_reference
+    if args.compare:  # two things in alternating rounds of one run (liveart/bench.py)
+        from . import bench
 
-        result = run_compare_reference(scene, store, device, half, size, args.seconds,
-                                       args.warmup, args.seed)
+        compare = getattr(bench, f"run_compare_{args.compare}")
+        result = compare(scene, store, device, half, size, args.seconds, args.warmup, args.seed)
         if args.json:
             print(json.dumps(result))
             return 0
         print(f"scene {result['scene']} on {result['device']} at {result['size']}, "
               f"{result['rounds']} alternating rounds:")
-        print(f"  liveart dream  p50 ms per tick {result['scene_p50_ms']}  fps {result['fps']}")
-        print(f"  reference step p50 ms per tick {result['reference_p50_ms']}")
-        print(f"  speed-up (median reference / median liveart): {result['speedup']:.2f}x")
-        return 0
-    if args.compare == "smooth":
-        from .bench import run_compare_smooth
-
-        result = run_compare_smooth(scene, store, device, half, size, args.seconds,
-                                    args.warmup, args.seed)
-        if args.json:
-            print(json.dumps(result))
-            return 0
-        print(f"scene {result['scene']} on {result['device']} at {result['size']}, "
-              f"{result['rounds']} alternating rounds:")
-        print(f"  style.smooth {result['smooth']:g}  p50 ms per tick {result['smoothed_p50_ms']}")
-        print(f"  style.smooth 0    p50 ms per tick {result['unsmoothed_p50_ms']}")
-        print(f"  cost of smoothing (median smoothed / median unsmoothed): {result['cost']:.2f}x")
+        for line in _compare_lines(args.compare, result):
+            print("  " + line)
         return 0
     result = run_bench(scene, store, device, half, size, args.seconds, args.warmup, args.seed)
     if args.json:

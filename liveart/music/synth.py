@@ -442,10 +442,15 @@ class Synth:
             return False
 
     def stop(self) -> None:
-        if self.stream is not None:
-            try:
-                self.stream.stop()
-                self.stream.close()
-            except Exception:  # noqa: BLE001
-                pass
-            self.stream = None
+        close_stream(self.stream)
+        self.stream = None
+
+
+def close_stream(stream) -> None:
+    """Stop and close a sounddevice stream (or None), ignoring a device that is already gone."""
+    if stream is not None:
+        try:
+            stream.stop()
+            stream.close()
+        except Exception:  # noqa: BLE001 - PortAudio errors on a vanished device
+            pass

@@ -97,7 +97,7 @@ class AudioIn:
         return b.bpm, (t - b.anchor) / b.period
 
     def start(self) -> "AudioIn":
-        self._thread = threading.Thread(target=self._run, name=f"audio-in", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="audio-in", daemon=True)
         self._thread.start()
         return self
 
@@ -176,13 +176,10 @@ class DeviceAudioIn(AudioIn):
             return False
 
     def _close(self) -> None:
-        if self.stream is not None:
-            try:
-                self.stream.stop()
-                self.stream.close()
-            except Exception:  # noqa: BLE001
-                pass
-            self.stream = None
+        from ..music.synth import close_stream
+
+        close_stream(self.stream)
+        self.stream = None
 
     def _run(self) -> None:
         self._open()

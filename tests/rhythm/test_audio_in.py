@@ -12,7 +12,7 @@ from liveart.errors import UserError
 from liveart.rhythm import audio_in as audio_in_module
 from liveart.rhythm.audio_in import DeviceAudioIn, open_audio_in
 
-from .signals import SR, click_track
+from .signals import click_track
 from .test_render_audio import write_wav
 
 
