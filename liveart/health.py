@@ -6,14 +6,23 @@ the last error, as JSON and a one-page summary on a tiny loopback HTTP server, a
 
 `HealthReport.snapshot()` gathers everything from what the process already has (the engine's
 stats, /proc, /sys/class/thermal, torch.cuda); nothing here touches the render thread.
+
+The page answers only requests whose Host is one of this machine's names (control.wire.
+LocalNames: a web page reached by DNS rebinding gets 403), serves STATUS_MAX_CONNECTIONS
+connections at once (more are closed as they are accepted), and gives each STATUS_TIMEOUT s
+for a socket read or write and STATUS_DEADLINE s in all. What it turns away is counted in
+`StatusServer.refusals` and logged at most once every 5 s per kind.
 """
 from __future__ import annotations
 
+import collections
+import errno
 import glob
 import html
 import json
 import logging
 import os
+import socket
 import sys
 import threading
 import time
@@ -30,6 +39,11 @@ log = logging.getLogger(__name__)
 # node_exporter 9100), so 9010 is free by convention on a show machine.
 DEFAULT_STATUS_PORT = 9010
 DEFAULT_STATUS_HOST = "127.0.0.1"
+# A page for a person or a monitoring probe: a few at once. One thread serves each connection.
+STATUS_MAX_CONNECTIONS = 32
+STATUS_TIMEOUT = 5.0    # s for one read or write on a connection
+STATUS_DEADLINE = 10.0  # s for a whole connection (a slow client sending a byte at a time)
+_OUT_OF_RESOURCES = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)
 
 
 class LastErrorHandler(logging.Handler):
@@ -227,23 +241,47 @@ def status_html(snap: dict[str, Any]) -> str:
 
 
 class StatusServer:
-    """`GET /` (HTML summary) and `GET /health.json` on host:port, served from a daemon thread."""
+    """`GET /` (HTML summary) and `GET /health.json` on host:port, served from a daemon thread.
+
+    `max_connections`, `timeout`, `deadline`: the limits (see the module's docstring);
+    `refusals` counts what they turned away, by kind ("host", "connections", "deadline")."""
 
     def __init__(self, report: HealthReport, host: str = DEFAULT_STATUS_HOST,
-                 port: int = DEFAULT_STATUS_PORT):
+                 port: int = DEFAULT_STATUS_PORT, max_connections: int = STATUS_MAX_CONNECTIONS,
+                 timeout: float = STATUS_TIMEOUT, deadline: float = STATUS_DEADLINE):
         self.report = report
         self.host = host
         self.port = port
+        self.max_connections, self.timeout, self.deadline = max_connections, timeout, deadline
+        self.refusals: collections.Counter = collections.Counter()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> "StatusServer":
-        report = self.report
+        from .control.osc import _RateLimitedLog
+        from .control.wire import LocalNames
+
+        report, owner = self.report, self
+        names = LocalNames([self.host])
+        say = _RateLimitedLog(log)
+
+        def refuse(kind: str, msg: str, *args: Any) -> None:
+            owner.refusals[kind] += 1
+            say(kind, logging.WARNING, msg, *args)
 
         class Handler(BaseHTTPRequestHandler):
             server_version = f"liveart/{__version__}"
+            timeout = self.timeout  # each read and write on the socket
 
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                hosts = self.headers.get_all("Host") or []
+                if len(hosts) > 1 or not names.host_ok(hosts[0] if hosts else None):
+                    refuse("host", "status page: refused a request from %s for Host %.60r, "
+                           "which isn't this machine (a web page reached by DNS rebinding?)",
+                           self.client_address[0], ", ".join(hosts))
+                    self._reply(403, "text/plain", b"forbidden: ask for this machine by its "
+                                b"own name or address\n")
+                    return
                 path = self.path.split("?", 1)[0]
                 if path == "/health.json":
                     self._reply(200, "application/json",
@@ -265,11 +303,74 @@ class StatusServer:
             def log_message(self, fmt: str, *args: Any) -> None:  # no line per request
                 log.debug("status page: " + fmt, *args)
 
-        import socket
-
         class Server(ThreadingHTTPServer):
             allow_reuse_address = True
             address_family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            daemon_threads = True
+            request_queue_size = 64  # accept()'s queue (socketserver's 5 drops a burst's SYNs)
+
+            def __init__(self, *args: Any, **kwargs: Any):
+                self.open: dict = {}  # the connections being served: socket -> when accepted
+                self.lock = threading.Lock()
+                super().__init__(*args, **kwargs)
+
+            def get_request(self):
+                try:
+                    return super().get_request()
+                except OSError as e:
+                    if e.errno in _OUT_OF_RESOURCES:  # no file descriptors left: say so, wait
+                        say("accept", logging.WARNING, "status page can't accept connections "
+                            "(%s)", e.strerror or e)
+                        time.sleep(0.2)  # else serve_forever spins on the readable socket
+                    raise
+
+            def process_request(self, request, client_address):
+                with self.lock:
+                    full = len(self.open) >= owner.max_connections
+                    if not full:
+                        self.open[request] = time.monotonic()
+                if full:
+                    refuse("connections", "status page: refused a connection from %s (%d open, "
+                           "the most it serves at once)", client_address[0],
+                           owner.max_connections)
+                    self.shutdown_request(request)
+                    return
+                try:
+                    super().process_request(request, client_address)
+                except Exception:  # e.g. no thread could be started
+                    with self.lock:
+                        self.open.pop(request, None)
+                    self.shutdown_request(request)
+                    raise
+
+            def process_request_thread(self, request, client_address):
+                try:
+                    super().process_request_thread(request, client_address)
+                finally:
+                    with self.lock:
+                        self.open.pop(request, None)
+
+            def service_actions(self):
+                """Every poll of serve_forever (0.5 s): end connections past the deadline."""
+                now = time.monotonic()
+                with self.lock:
+                    late = [r for r, t in self.open.items() if now - t > owner.deadline]
+                    for request in late:
+                        self.open[request] = float("inf")  # counted until its thread ends
+                for request in late:
+                    refuse("deadline", "status page: closed a connection that took more than "
+                           "%g s", owner.deadline)
+                    try:
+                        request.shutdown(socket.SHUT_RDWR)  # its thread's read or write ends
+                    except OSError:
+                        pass
+
+            def handle_error(self, request, client_address):
+                """One line, never a traceback (a client that resets its connection...)."""
+                e = sys.exc_info()[1]
+                level = logging.DEBUG if isinstance(e, ConnectionError) else logging.WARNING
+                say("error", level, "status page: a request from %s failed (%s: %s)",
+                    client_address[0], type(e).__name__, e)
 
         try:
             self._server = Server((self.host, self.port), Handler)
@@ -277,7 +378,6 @@ class StatusServer:
             why = e.strerror or str(e)
             raise UserError(f"Can't serve the status page on {self.host}:{self.port} ({why}); "
                             "choose another --status-port, or 0 for none.") from None
-        self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="status-http",
                                         daemon=True)

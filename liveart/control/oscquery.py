@@ -18,6 +18,18 @@ Implements the OSCQuery proposal (https://github.com/Vidvox/OSCQueryProposal) on
   same access policy, coalescing, stats and actions as OSC over UDP; replies come back over
   the websocket.
 * --osc-allow holds for HTTP and the websocket too: other senders get 403.
+* Browsers: a request whose Host isn't one of this machine's names (DNS rebinding) and a
+  request or websocket whose Origin is a page from elsewhere get 403 (wire.LocalNames);
+  Access-Control-Allow-Origin names an admitted origin, never `*`.
+* Limits, so that no client can take the show's memory or file descriptors (each one hit is
+  counted in `refusals` and logged at most once every 5 s): MAX_CONNECTIONS open at once,
+  MAX_PER_ADDRESS from one address (more are closed as they are accepted), a handshake or
+  HTTP request must arrive within HANDSHAKE_TIMEOUT s, a websocket that sends nothing and
+  listens to nothing for IDLE_TIMEOUT s is closed, MAX_LISTENS addresses per client (only
+  the namespace's methods, paths up to MAX_PATH bytes), text messages up to MAX_JSON bytes
+  and MAX_JSON_DEPTH levels deep (judged before parsing), websocket messages up to
+  MAX_MESSAGE bytes, and a client that doesn't read what it is sent is closed once
+  WRITE_BUFFER_LIMIT bytes wait for it.
 * The service is advertised with zeroconf as `_oscjson._tcp` (and the OSC port as `_osc._udp`),
   on the address the server is bound to (loopback unless the user binds elsewhere), under this
   machine's host name.
@@ -29,10 +41,12 @@ JSON boolean), trigger "I" (impulse) with ACCESS 2: write-only. Containers have 
 from __future__ import annotations
 
 import asyncio
+import collections
 import errno
 import http
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -46,13 +60,34 @@ from ..errors import UserError
 from ..params import OSC_PREFIX, REGISTRY, Param, ParamStore
 from ..params.actions import ACTIONS, READOUTS, Action, Readout
 from ..params.registry import DEPENDENTS
-from .osc import Echo, MessagePath, Readouts, StatsSource
-from .wire import Remote, host_of, message, oscquery_type, warn_if_public
+from .osc import LOG_INTERVAL, Echo, MessagePath, Readouts, StatsSource, _RateLimitedLog
+from .wire import (LocalNames, Remote, host_of, message, oscquery_type, peer_text,
+                   warn_if_public)
 
 log = logging.getLogger(__name__)
 # websockets logs every plain HTTP answer as a "rejected" handshake at INFO: keep that quiet.
 _ws_log = logging.getLogger(__name__ + ".websockets")
 _ws_log.setLevel(logging.WARNING)
+
+
+class _OncePerInterval(logging.Filter):
+    """Lets one record of each message through every LOG_INTERVAL s (websockets warns once per
+    message it couldn't send: a flood when a client stops reading)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now, key = time.monotonic(), str(record.msg)[:80]
+        if now - self._last.get(key, -LOG_INTERVAL) < LOG_INTERVAL:
+            return False
+        self._last[key] = now
+        record.exc_info = None  # one sentence, never a traceback
+        return True
+
+
+_ws_log.addFilter(_OncePerInterval())
 
 POLL_HZ = 30.0
 WILDCARD = ("", "0.0.0.0", "::")
@@ -65,6 +100,45 @@ EXTENSIONS = {a: True for a in ("ACCESS", "VALUE", "RANGE", "DESCRIPTION", "UNIT
 UNITS = {"px": "distance.pixels", "deg": "angle.degree", "s": "time.second", "ms": "time.ms",
          "hz": "time.hz", "bpm": "time.bpm", "db": "gain.db"}
 _READOUT_ADDRESSES = frozenset(r.address for r in READOUTS)
+
+# Limits (see the module's docstring and docs/osc-protocol.md).
+MAX_CONNECTIONS = 64       # open at once: a show has a handful of controllers
+MAX_PER_ADDRESS = 16       # from one address (every local program shares 127.0.0.1)
+HANDSHAKE_TIMEOUT = 10.0   # s for a request (HTTP or the websocket's handshake) to arrive
+IDLE_TIMEOUT = 300.0       # s a websocket may send nothing while listening to nothing
+MAX_LISTENS = 256          # addresses one client follows (the namespace has ~100 methods)
+MAX_PATH = 256             # bytes in a LISTEN / IGNORE path (the longest address has ~30)
+MAX_JSON = 64 * 1024       # bytes in a websocket text message
+MAX_JSON_DEPTH = 32        # nesting of [ and { in one (a command has 1)
+MAX_MESSAGE = 128 * 1024   # bytes in any websocket message (OSC's are 64 KiB at most)
+MAX_INBOX = 1024           # OSC messages from one client waiting for the message path
+WRITE_BUFFER_LIMIT = 1 << 20  # bytes waiting to be sent to one client before it is closed
+_JSON_SPECIAL = re.compile(r'[\[\]{}"\\]')
+
+
+def json_too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether `text` nests [ and { more than `limit` deep (outside strings), found in one
+    pass without parsing (json.loads recurses: 100,000 brackets raise RecursionError)."""
+    depth, in_string, skip = 0, False, -1
+    for m in _JSON_SPECIAL.finditer(text):
+        i = m.start()
+        if i < skip:
+            continue  # the character after a backslash in a string
+        c = text[i]
+        if in_string:
+            if c == "\\":
+                skip = i + 2
+            elif c == '"':
+                in_string = False
+        elif c == '"':
+            in_string = True
+        elif c in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif c in "]}":
+            depth -= 1
+    return False
 
 
 def method_node(p: Param, value: Any, choices: Sequence[str] | None = None) -> dict:
@@ -165,6 +239,14 @@ def param_for(address: str) -> Param | None:
     return REGISTRY.get(address[len(OSC_PREFIX):].replace("/", "."))
 
 
+def _header(request: Any, name: str) -> str | None:
+    """The request's `name` header, None when absent; LookupError when sent twice."""
+    values = request.headers.get_all(name)
+    if len(values) > 1:
+        raise LookupError(name)
+    return values[0] if values else None
+
+
 def mdns_host_name() -> str:
     """This machine's name in mDNS ('studio-pc.local.'), so that instances on two machines
     don't claim one host name."""
@@ -175,22 +257,67 @@ def mdns_host_name() -> str:
 class _Client:
     """One websocket client: what it listens to, its share of the echo, how to answer it."""
 
-    def __init__(self, connection: ServerConnection, loop: asyncio.AbstractEventLoop):
+    def __init__(self, connection: ServerConnection, loop: asyncio.AbstractEventLoop,
+                 send: Any = None):
         host, port = connection.remote_address[:2]
+        send = send or (lambda conns, d: broadcast(conns, d))
         # replies are made on the message path's thread: hand them to the loop
         self.remote = Remote(host, port, lambda d: loop.call_soon_threadsafe(
-            broadcast, [connection], d))
+            send, [connection], d))
         self.listening: set[str] = set()
-        self.echo = Echo(lambda d: broadcast([connection], d), self.is_self,
+        self.echo = Echo(lambda d: send([connection], d), self.is_self,
                          lambda name: REGISTRY[name].address in self.listening)
         self.inbox: list[bytes] = []
         self.wake = asyncio.Event()
+        self.drained = asyncio.Event()  # set each time the worker takes the inbox
 
     def is_self(self, peer: Any) -> bool:
         """The peer is this client, or sent by UDP from its machine (it may listen here)."""
         if isinstance(peer, Remote):
             return peer is self.remote
         return host_of(peer) == host_of(self.remote)
+
+
+if hasattr(asyncio, "SelectorEventLoop") and hasattr(asyncio.SelectorEventLoop,
+                                                     "_accept_connection"):
+    class _Loop(asyncio.SelectorEventLoop):  # type: ignore[misc,valid-type]
+        """asyncio's selector loop, accepting one connection per wake-up of the listening
+        socket. asyncio (3.11-3.13) accepts up to `backlog` (100) in a loop and, when accept()
+        fails for want of file descriptors, goes on: each failure logs a traceback and
+        schedules another retry, a storm that grew to tens of thousands a second."""
+
+        def _accept_connection(self, protocol_factory, sock, sslcontext=None, server=None,
+                               backlog=100, *rest, **kwargs):
+            return super()._accept_connection(protocol_factory, sock, sslcontext, server, 1,
+                                              *rest, **kwargs)
+
+    def _new_loop() -> asyncio.AbstractEventLoop:
+        return _Loop()
+else:  # pragma: no cover - Windows' proactor loop
+    def _new_loop() -> asyncio.AbstractEventLoop:
+        return asyncio.new_event_loop()
+
+
+def _connection_class(owner: "OscQueryServer") -> type:
+    """A ServerConnection that counts itself against `owner`'s limits as soon as it is
+    accepted, and is closed there and then (before any byte is read) when over them."""
+
+    class _Connection(ServerConnection):
+        _counted: str | None = None
+
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            super().connection_made(transport)
+            self._counted = owner._admit(transport.get_extra_info("peername"))
+            if self._counted is None:
+                transport.abort()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            super().connection_lost(exc)
+            counted, self._counted = self._counted, None
+            if counted is not None:
+                owner._release(counted)
+
+    return _Connection
 
 
 class OscQueryServer:
@@ -201,13 +328,31 @@ class OscQueryServer:
     `inbox`: the OSC server (a MessagePath) whose access policy, stats and actions the
     websocket shares; without one, a path of its own (with control.actions.Actions).
     `stats_source`, `health_source`: the readouts LISTEN follows (see osc.Readouts).
+    `max_connections`, `max_per_address`, `idle_timeout`, `handshake_timeout`: the limits
+    (module constants by default). `refusals` counts what they turned away, by kind.
     """
 
     def __init__(self, store: ParamStore, osc_port: int, host: str = "127.0.0.1",
                  port: int = 9001, name: str = "liveart", advertise: bool = True,
                  inbox: MessagePath | None = None, stats_source: StatsSource | None = None,
-                 health_source: Any = None):
+                 health_source: Any = None, max_connections: int = MAX_CONNECTIONS,
+                 max_per_address: int = MAX_PER_ADDRESS, idle_timeout: float = IDLE_TIMEOUT,
+                 handshake_timeout: float = HANDSHAKE_TIMEOUT):
         self.store, self.osc_port, self.host, self.name = store, osc_port, host, name
+        self.max_connections, self.max_per_address = max_connections, max_per_address
+        self.idle_timeout, self.handshake_timeout = idle_timeout, handshake_timeout
+        self.local_names = LocalNames([host])
+        self.refusals: collections.Counter = collections.Counter()
+        self.open_connections: collections.Counter = collections.Counter()  # by address
+        self._report = _RateLimitedLog(log)
+        self._listenable = frozenset([p.address for p in REGISTRY.values()]
+                                     + list(_READOUT_ADDRESSES))
+        # the namespace's other nodes (containers, actions): a LISTEN there is no mistake,
+        # but has nothing to follow
+        self._nodes = frozenset("/" + "/".join(a.strip("/").split("/")[:i])
+                                for a in list(self._listenable) + [a.address for a in
+                                                                   ACTIONS.values()]
+                                for i in range(len(a.strip("/").split("/")) + 1))
         self.advertise = advertise
         self.port = port
         if inbox is None:
@@ -230,7 +375,8 @@ class OscQueryServer:
         """Bind and serve; raises UserError when the port is taken."""
         if self._loop is not None:
             return
-        self._loop = asyncio.new_event_loop()
+        self._loop = _new_loop()
+        self._loop.set_exception_handler(self._loop_error)
         self._thread = threading.Thread(target=self._loop.run_forever, name="oscquery",
                                         daemon=True)
         self._thread.start()
@@ -264,7 +410,10 @@ class OscQueryServer:
     async def _start(self) -> None:
         self._server = await serve(self._on_websocket, self.host or None,
                                    self._requested_port, process_request=self._on_http,
-                                   compression=None, logger=_ws_log)
+                                   compression=None, logger=_ws_log,
+                                   create_connection=_connection_class(self),
+                                   open_timeout=self.handshake_timeout,
+                                   max_size=MAX_MESSAGE)
         self.port = self._server.sockets[0].getsockname()[1]
         self._tasks.append(asyncio.create_task(self._poll()))
         if self.advertise:
@@ -320,18 +469,47 @@ class OscQueryServer:
 
     # -- HTTP ------------------------------------------------------------------------------------
     def _on_http(self, connection: ServerConnection, request):
+        peer = peer_text(connection.remote_address)
+        status, body = 0, None
+        try:
+            host, origin, upgrade = (_header(request, name)
+                                     for name in ("Host", "Origin", "Upgrade"))
+        except LookupError as e:
+            host = origin = upgrade = None
+            status, body = 400, None
+            self._refuse("http", "OSCQuery refused a request from %s with more than one %s "
+                         "header", peer, e)
         if self.inbox.refused(connection.remote_address, "OSCQuery"):
             status, body = 403, None  # the HTTP request, or the websocket's handshake
-        elif request.headers.get("Upgrade", "").lower() == "websocket":
+        elif status == 400:
+            pass
+        elif not self.local_names.host_ok(host):
+            status, body = 403, None
+            self._refuse("host", "OSCQuery refused a request from %s for Host %.60r, which "
+                         "isn't this machine (a web page reached by DNS rebinding?)", peer,
+                         host)
+        elif not self.local_names.origin_ok(origin, self.inbox.policy):
+            status, body = 403, None
+            self._refuse("origin", "OSCQuery refused a %s from a web page at %.80r (only pages "
+                         "from this machine, or from addresses --osc-allow names, may use it)",
+                         "websocket" if upgrade else "request", origin)
+        elif (upgrade or "").lower() == "websocket":
             return None  # go on with the websocket handshake
         else:
             url = urlsplit(request.path)
             path = unquote(url.path) or "/"
             attribute = url.query.split("&")[0].split("=")[0].upper()
-            status, body = self.query(path, attribute, connection.local_address[0])
+            try:
+                status, body = self.query(path, attribute, connection.local_address[0])
+            except Exception as e:  # noqa: BLE001 - one request mustn't stop the server
+                status, body = 500, None
+                self._refuse("http", "OSCQuery couldn't answer %.80r (%s: %s)", request.path,
+                             type(e).__name__, e, level=logging.ERROR)
         response = connection.respond(status, "")
         del response.headers["Content-Type"], response.headers["Content-Length"]
-        response.headers["Access-Control-Allow-Origin"] = "*"
+        if origin is not None and status != 403:  # an origin admitted above: name it
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
         if status == 204:
             return response
         if body is None:
@@ -341,21 +519,95 @@ class OscQueryServer:
         response.headers["Content-Length"] = str(len(response.body))
         return response
 
+    # -- limits --------------------------------------------------------------------------------
+    def _refuse(self, kind: str, msg: str, *args: Any, level: int = logging.WARNING,
+                why: str = "") -> None:
+        """Count a refusal of `kind` and say so, at most once every 5 s per kind (and `why`)."""
+        self.refusals[kind] += 1
+        self._report(f"{kind}:{why}", level, msg, *args)
+
+    def _admit(self, peername: Any) -> str | None:
+        """A connection just accepted from `peername`: the address it is counted under, or
+        None when it is one too many (it is closed at once)."""
+        address = host_of(peername) or "?"
+        total = sum(self.open_connections.values())
+        if total >= self.max_connections or self.open_connections[address] >= \
+                self.max_per_address:
+            self._refuse("connections", "OSCQuery refused a connection from %s (%d open, "
+                         "%d from that address; it takes %d, %d from one address)",
+                         address, total, self.open_connections[address], self.max_connections,
+                         self.max_per_address)
+            return None
+        self.open_connections[address] += 1
+        return address
+
+    def _release(self, address: str) -> None:
+        self.open_connections[address] -= 1
+        if self.open_connections[address] <= 0:
+            del self.open_connections[address]
+
+    def _loop_error(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        """What asyncio would print with a traceback (e.g. `socket.accept() out of system
+        resource` when the process has no file descriptors left): one line every 5 s."""
+        msg, exc = context.get("message", "an error"), context.get("exception")
+        self._report("loop:" + msg[:60], logging.WARNING, "OSCQuery: %s%s", msg,
+                     f" ({exc})" if exc else "")
+
+    def _send(self, connections: Sequence[ServerConnection], data: bytes | str) -> None:
+        """broadcast(), except to a client that lets more than WRITE_BUFFER_LIMIT bytes wait
+        (it doesn't read): that one is closed."""
+        ready = []
+        for conn in connections:
+            transport = getattr(conn, "transport", None)
+            try:
+                waiting = transport.get_write_buffer_size() if transport is not None else 0
+            except Exception:  # noqa: BLE001 - a transport already closed
+                waiting = 0
+            if waiting > WRITE_BUFFER_LIMIT:
+                self._refuse("slow", "OSCQuery closed the websocket of %s: it doesn't read "
+                             "what it is sent (%d KiB waiting)",
+                             peer_text(conn.remote_address), waiting // 1024)
+                transport.abort()
+            else:
+                ready.append(conn)
+        if ready:
+            broadcast(ready, data)
+
     # -- websocket -----------------------------------------------------------------------------
     async def _on_websocket(self, connection: ServerConnection) -> None:
-        client = self._clients[connection] = _Client(connection, asyncio.get_running_loop())
+        client = self._clients[connection] = _Client(connection, asyncio.get_running_loop(),
+                                                     self._send)
         worker = asyncio.create_task(self._handle_osc(client))
+        peer = peer_text(connection.remote_address)
         try:
-            async for message_ in connection:
+            while True:
+                try:
+                    async with asyncio.timeout(self.idle_timeout):
+                        message_ = await connection.recv()
+                except TimeoutError:
+                    if client.listening:
+                        continue  # a listener may have nothing to say for hours
+                    self._refuse("idle", "OSCQuery closed the websocket of %s: it sent nothing "
+                                 "and listened to nothing for %g s", peer, self.idle_timeout,
+                                 level=logging.INFO)
+                    await connection.close(1000, "idle")
+                    break
                 if isinstance(message_, bytes):
                     client.inbox.append(message_)
                     client.wake.set()
+                    while len(client.inbox) >= MAX_INBOX and not worker.done():
+                        client.drained.clear()  # let the message path catch up first
+                        await client.drained.wait()
                 else:
-                    self._command(client.listening, message_)
+                    self._command(client, message_, peer)
         except ConnectionClosed:
             pass
+        except Exception as e:  # noqa: BLE001 - one client mustn't stop the server
+            self._refuse("websocket", "OSCQuery closed the websocket of %s after an error "
+                         "(%s: %s)", peer, type(e).__name__, e, level=logging.ERROR)
         finally:
             self._clients.pop(connection, None)
+            client.listening.clear()  # what it followed goes with it
             client.inbox.append(b"")  # the end: what came before is still handled
             client.wake.set()
             await worker
@@ -367,27 +619,62 @@ class OscQueryServer:
             await client.wake.wait()
             client.wake.clear()
             batch, client.inbox[:] = list(client.inbox), []
+            client.drained.set()
             done = b"" in batch
             batch = [(data, client.remote) for data in batch if data]
             if batch:  # off the loop: an action may write a file
-                await asyncio.to_thread(self.inbox.receive, batch)
+                try:
+                    await asyncio.to_thread(self.inbox.receive, batch)
+                except Exception as e:  # noqa: BLE001 - the path counts its own problems
+                    self._refuse("osc", "OSCQuery: OSC from %s failed (%s: %s)",
+                                 peer_text(client.remote), type(e).__name__, e,
+                                 level=logging.ERROR)
             if done:
                 return
 
-    def _command(self, listening: set[str], text: str) -> None:
+    def _command(self, client: _Client, text: str, peer: str = "a client") -> None:
+        """A text message: LISTEN or IGNORE a path. Over-long or over-deep JSON is refused
+        before it is parsed; a path that is too long or isn't in the namespace, and a LISTEN
+        past MAX_LISTENS, are refused without being kept."""
+        size = len(text.encode("utf-8", "surrogatepass"))
+        if size > MAX_JSON:
+            self._refuse("json", "OSCQuery ignored a websocket text message of %d KiB from %s "
+                         "(commands are at most %d KiB)", size // 1024, peer, MAX_JSON // 1024,
+                         why="long")
+            return
+        if json_too_deep(text):
+            self._refuse("json", "OSCQuery ignored a websocket text message from %s nested "
+                         "more than %d deep", peer, MAX_JSON_DEPTH, why="deep")
+            return
         try:
             msg = json.loads(text)
             command, path = msg["COMMAND"], msg.get("DATA")
-        except (ValueError, KeyError, TypeError):
-            log.warning("OSCQuery: ignoring a websocket message that isn't a command: %.80s",
-                        text)
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
+            self._refuse("command", "OSCQuery ignored a websocket text message from %s that "
+                         "isn't a command: %.80r", peer, text)
             return
-        if command == "LISTEN" and isinstance(path, str):
-            listening.add(path)
-        elif command == "IGNORE" and isinstance(path, str):
-            listening.discard(path)
+        if command not in ("LISTEN", "IGNORE") or not isinstance(path, str):
+            log.debug("OSCQuery: ignoring websocket command %.80r", command)
+            return
+        if command == "IGNORE":
+            client.listening.discard(path)
+        elif path in client.listening:
+            pass
+        elif len(path.encode("utf-8", "surrogatepass")) > MAX_PATH:
+            self._refuse("listen", "OSCQuery ignored a LISTEN from %s to a path of %d bytes "
+                         "(addresses are at most %d)", peer, len(path.encode("utf-8",
+                         "surrogatepass")), MAX_PATH, why="long")
+        elif path not in self._listenable:
+            if path in self._nodes:  # a container or an action: nothing to follow there
+                log.debug("OSCQuery: LISTEN to %s, which has no value to follow", path)
+            else:
+                self._refuse("listen", "OSCQuery ignored a LISTEN from %s to %.80r, which is "
+                             "no address in the namespace", peer, path, why="unknown")
+        elif len(client.listening) >= MAX_LISTENS:
+            self._refuse("listen", "OSCQuery ignored a LISTEN from %s past %d addresses",
+                         peer, MAX_LISTENS, why="many")
         else:
-            log.debug("OSCQuery: ignoring websocket command %r", command)
+            client.listening.add(path)
 
     async def _poll(self) -> None:
         """Push to the listening clients: values that changed (see osc.Echo), triggers that
@@ -408,8 +695,8 @@ class OscQueryServer:
 
     def _push(self, changed: dict, touched: list, fired: set[str], now: float) -> None:
         for name in [d for c in changed for d in DEPENDENTS.get(c, ())]:
-            broadcast(list(self._clients), json.dumps({"COMMAND": "PATH_CHANGED",
-                                                       "DATA": REGISTRY[name].address}))
+            self._send(list(self._clients), json.dumps({"COMMAND": "PATH_CHANGED",
+                                                        "DATA": REGISTRY[name].address}))
         for client in self._clients.values():
             client.echo.offer(changed, touched)
             client.echo.flush(self.store, now)
@@ -419,8 +706,8 @@ class OscQueryServer:
         else:
             self.readouts.events_due(now)  # music notes nobody follows: let them go
         for address, dgram in pushes:
-            broadcast([conn for conn, c in self._clients.items() if address in c.listening],
-                      dgram)
+            self._send([conn for conn, c in self._clients.items() if address in c.listening],
+                       dgram)
 
     # -- zeroconf --------------------------------------------------------------------------------
     async def _advertise(self) -> None:

@@ -7,15 +7,21 @@ One place for every way in and out (OSC over UDP, OSCQuery's HTTP and websocket,
   (`out_of_range`, at the float32 precision an OSC float travels in);
 - who may send (`AccessPolicy`: --osc-allow) and what is said when a server listens beyond
   this machine (`warn_if_public`);
-- `Remote`: a websocket peer, which stands where a UDP message has its (host, port).
+- `Remote`: a websocket peer, which stands where a UDP message has its (host, port);
+- which names a browser may call this machine by (`LocalNames`: the Host and Origin checks of
+  OSCQuery's HTTP and websocket and of the status page, against DNS rebinding and web pages).
 """
 from __future__ import annotations
 
 import ipaddress
 import logging
 import math
+import socket
 import struct
+import threading
+import time
 from typing import Any, Callable, Iterable, NamedTuple, Sequence
+from urllib.parse import urlsplit
 
 from pythonosc.osc_message_builder import OscMessageBuilder
 
@@ -191,3 +197,126 @@ def warn_if_public(logger: logging.Logger, what: str, host: str, policy: AccessP
         logger.warning("%s listens beyond this machine (%s): anyone on the network can play "
                        "the show%s.", what, host or "0.0.0.0",
                        "" if policy.nets else "; restrict senders with --osc-allow CIDR")
+
+
+# -- which names are this machine's ----------------------------------------------------------
+LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost",
+                            "ip6-loopback"})
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+
+
+def _ip(text: str) -> Any:
+    """`text` as an IP address (IPv4-mapped IPv6 as IPv4, a zone index dropped), or None."""
+    try:
+        ip = ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return None
+    return getattr(ip, "ipv4_mapped", None) or ip
+
+
+def host_of_header(value: str) -> str | None:
+    """The host named by an HTTP Host header ('127.0.0.1:9001', '[::1]:9001', 'name'),
+    lower-case, without a trailing dot; None when it can't be read."""
+    try:
+        host = urlsplit("//" + value.strip()).hostname
+    except ValueError:  # '[::1' and such
+        return None
+    return host.rstrip(".") if host else None
+
+
+def _own_addresses() -> frozenset:
+    """This machine's interface addresses (ifaddr, as zeroconf reads them), as text."""
+    found: set[str] = set()
+    try:
+        import ifaddr
+
+        for adapter in ifaddr.get_adapters():
+            for ip in adapter.ips:
+                text = ip.ip if ip.is_IPv4 else ip.ip[0]
+                if (parsed := _ip(str(text))) is not None:
+                    found.add(str(parsed))
+    except Exception:  # noqa: BLE001 - no ifaddr, or an interface it can't read
+        pass
+    return frozenset(found)
+
+
+def _own_names() -> frozenset:
+    """This machine's host name, its first label and their mDNS (.local) forms."""
+    names: set[str] = set()
+    try:
+        full = socket.gethostname().strip().lower().rstrip(".")
+    except OSError:
+        full = ""
+    for name in (full, full.split(".")[0]):
+        if name:
+            names.update((name, f"{name}.local"))
+    return frozenset(names)
+
+
+class LocalNames:
+    """The names a browser may call this machine by: loopback names and addresses
+    (`localhost`, `*.localhost`, 127.0.0.0/8, ::1), this machine's host name (and its `.local`
+    mDNS name), the addresses of its interfaces (read again, at most every REFRESH s, when an
+    address isn't among them: DHCP may have given a new one), and the hosts a server was bound
+    to (`bound`). A page reached by DNS rebinding names the attacker's host: refused.
+
+    `host_ok(header)` judges an HTTP Host header, `origin_ok(origin, policy)` a browser's
+    Origin (also admitted: an IP address --osc-allow's networks hold)."""
+
+    REFRESH = 10.0
+
+    def __init__(self, bound: Iterable[str] = ()):
+        hosts = (str(b).strip().strip("[]").lower().rstrip(".") for b in bound if b)
+        self.bound = frozenset(h for h in hosts if h not in WILDCARD_HOSTS)
+        self.names = _own_names()
+        self._addresses: frozenset = frozenset()
+        self._read_at = -math.inf
+        self._lock = threading.Lock()
+
+    def addresses(self, refresh: bool = False) -> frozenset:
+        with self._lock:
+            now = time.monotonic()
+            if refresh and now - self._read_at >= self.REFRESH:
+                self._addresses, self._read_at = _own_addresses(), now
+            return self._addresses
+
+    def is_local(self, host: str | None) -> bool:
+        """Whether `host` (a name or an address) is this machine's."""
+        if not host:
+            return False
+        host = host.strip("[]").lower().rstrip(".")
+        if host in LOOPBACK_NAMES or host.endswith(".localhost") or host in self.bound:
+            return True
+        ip = _ip(host)
+        if ip is None:
+            return host in self.names
+        if ip.is_loopback or str(ip) in self.bound:
+            return True
+        text = str(ip)
+        return text in self.addresses() or text in self.addresses(refresh=True)
+
+    def host_ok(self, header: str | None) -> bool:
+        """Whether an HTTP request's Host header names this machine. No header at all is
+        admitted: browsers always send one; scripts speaking HTTP/1.0 may not."""
+        if header is None:
+            return True
+        return self.is_local(host_of_header(header))
+
+    def origin_ok(self, origin: str | None, policy: "AccessPolicy | None" = None) -> bool:
+        """Whether a browser's Origin header may drive the show: no Origin (not a browser),
+        a page from this machine, or one served from an address `policy` (--osc-allow, when
+        it names networks) admits. 'null' (a sandboxed frame, a file) is refused; names
+        other than this machine's are not resolved (their address is the attacker's to say)."""
+        if origin is None:
+            return True
+        try:
+            host = urlsplit(origin.strip()).hostname
+        except ValueError:
+            return False
+        if not host:
+            return False
+        if self.is_local(host):
+            return True
+        ip = _ip(host.strip("[]"))
+        return bool(policy is not None and policy.nets and ip is not None
+                    and policy.allows((str(ip), 0)))
