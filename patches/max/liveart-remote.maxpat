@@ -2186,7 +2186,13 @@
 						",",
 						"infinite-zoom",
 						",",
-						"ornaments"
+						"ornaments",
+						",",
+						"pulse",
+						",",
+						"breathe",
+						",",
+						"bass-dream"
 					],
 					"parameter_enable": 0
 				}
@@ -2277,7 +2283,13 @@
 						",",
 						"infinite-zoom",
 						",",
-						"ornaments"
+						"ornaments",
+						",",
+						"pulse",
+						",",
+						"breathe",
+						",",
+						"bass-dream"
 					],
 					"parameter_enable": 0
 				}
