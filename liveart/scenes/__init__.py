@@ -7,6 +7,7 @@ from __future__ import annotations
 import torch
 
 from ..params.scene import SCENE_NAMES, check_scene_spec  # noqa: F401  (re-exported)
+from .adversary import AdversaryScene
 from .base import Scene
 from .chain import ChainScene
 from .dream import DreamScene
@@ -15,7 +16,7 @@ from .style import StyleScene
 from .xray import XrayScene
 
 SCENES: dict[str, type[Scene]] = {"dream": DreamScene, "style": StyleScene, "paint": PaintScene,
-                                   "xray": XrayScene}
+                                   "xray": XrayScene, "adversary": AdversaryScene}
 assert tuple(SCENES) == SCENE_NAMES, "liveart/params/scene.py names the scenes"
 
 
