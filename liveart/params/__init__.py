@@ -12,11 +12,12 @@ checks and every controller load in a fraction of a second.
 from __future__ import annotations
 
 from ..errors import UserError
-from . import adversary, dream, music, paint, scene, style, tempo, xray  # each declares its area's parameters
+from . import (adversary, dream, music, paint, scene, style, tempo,  # each declares its
+               visualize, xray)  # area's parameters
 from .registry import (MAX_STR, OSC_PREFIX, REGISTRY, TYPES, Param, declare, did_you_mean, get,
                        parse_assignment)
 from .store import ParamStore, Snapshot
 
 __all__ = ["MAX_STR", "OSC_PREFIX", "REGISTRY", "TYPES", "Param", "ParamStore", "Snapshot",
            "UserError", "adversary", "declare", "did_you_mean", "dream", "get", "music", "paint",
-           "parse_assignment", "scene", "style", "tempo", "xray"]
+           "parse_assignment", "scene", "style", "tempo", "visualize", "xray"]

@@ -10,7 +10,7 @@ declare("scene.mix", "float", 1.0, "In a chain of scenes (e.g. dream+style): cro
 
 # The built-in scenes by name (liveart/scenes maps each to its class); named here so that a
 # preset, a MIDI map or an OSC message naming a scene is checked without loading torch.
-SCENE_NAMES = ("dream", "style", "paint", "xray", "adversary")
+SCENE_NAMES = ("dream", "style", "paint", "xray", "adversary", "visualize")
 
 
 def check_scene_spec(spec: str) -> list[str]:

@@ -13,10 +13,12 @@ from .chain import ChainScene
 from .dream import DreamScene
 from .paint import PaintScene
 from .style import StyleScene
+from .visualize import VisualizeScene
 from .xray import XrayScene
 
 SCENES: dict[str, type[Scene]] = {"dream": DreamScene, "style": StyleScene, "paint": PaintScene,
-                                   "xray": XrayScene, "adversary": AdversaryScene}
+                                   "xray": XrayScene, "adversary": AdversaryScene,
+                                   "visualize": VisualizeScene}
 assert tuple(SCENES) == SCENE_NAMES, "liveart/params/scene.py names the scenes"
 
 

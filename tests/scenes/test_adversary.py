@@ -1,7 +1,6 @@
 """adversary on a real photo: within a few ticks the network sees the target class while no
 pixel moved more than epsilon."""
 import pytest
-import torch
 
 from liveart.imagenet import imagenet_class_index
 from liveart.params import ParamStore
