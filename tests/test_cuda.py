@@ -27,6 +27,8 @@ from liveart.scenes.dream import DreamScene
 from liveart.scenes.style import StyleScene
 from liveart.sources import open_source
 
+from .engine_helpers import run_ticks as shared_run_ticks
+
 pytestmark = [pytest.mark.cuda,
               pytest.mark.skipif(not torch.cuda.is_available(),
                                  reason="needs a CUDA GPU (torch.cuda.is_available() is False)")]
@@ -57,17 +59,7 @@ def energy(model, x: torch.Tensor) -> float:
 
 
 def run_ticks(engine: Engine, n: int, timeout: float = 60.0) -> list:
-    outs, end = [], time.monotonic() + timeout
-    while time.monotonic() < end:
-        out = engine.tick()
-        if out is None:  # the source's first frame is not there yet
-            assert not outs, "the engine stopped producing frames"
-            time.sleep(0.005)
-            continue
-        outs.append(out)
-        if len(outs) == n:
-            return outs
-    raise AssertionError(f"only {len(outs)} of {n} frames in {timeout} s")
+    return shared_run_ticks(engine, n, timeout)
 
 
 @pytest.fixture
