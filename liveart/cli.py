@@ -184,9 +184,11 @@ def _prepare(args, for_render: bool = False):
     """Common to run/render/bench: (store, device, half, scene, internal size or None)."""
     from .device import default_size, parse_size, pick_device, use_half
     from .params import ParamStore
-    from .scenes import check_scene_spec, create_scene
+    from .scenes import SCENES, check_scene_spec, create_scene, scene_class
 
-    check_scene_spec(args.scene)
+    for name in check_scene_spec(args.scene):  # scene files declare their parameters on import,
+        if name not in SCENES:  # and --set or a preset may name them
+            scene_class(name)
     values = _load_params(args)
     device = pick_device(args.device)
     size = parse_size(args.size) if args.size else (None if for_render else default_size(device))
@@ -371,6 +373,7 @@ def cmd_run(args) -> int:
 
     engine = Engine(source, scene, store, device, size, output_size=window_size,
                     scene_factory=lambda spec: create_scene(spec, device, half=half, seed=args.seed))
+    engine.scene_spec = args.scene
     from .control.actions import Actions
     from .control.midicli import start_midi
     from .control.midiclock import MidiClock
@@ -391,6 +394,9 @@ def cmd_run(args) -> int:
                 control.stop()
             raise
     controls.append(LastStateSaver(store).start())
+    from .userscenes import SceneWatcher
+
+    controls.append(SceneWatcher(engine, lambda: engine.scene_spec).start())  # saved: reloaded
     controls.append(MemoryTrimmer().start())  # freed heap pages back to the system, every 30 s
     voice = _start_music(store, engine, clock, args, rhythm)
     controls.append(voice)

@@ -16,6 +16,7 @@ import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import cv2
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 
 OOM_STEP = 0.75        # out of GPU memory: the internal size shrinks by this factor per step
 MIN_SIZE = (64, 36)
+TRIAL_TICKS = 2       # a reloaded scene file runs this many ticks before it takes over
 CLIMB_AFTER_S = 60.0   # this long without running out again: try one step larger
 PAUSE_SOURCE_AFTER_S = 3.0  # dark (schedule) this long: the source stops capturing until light
 DARK_TICK_S = 0.1      # outside an installation's schedule: black frames at about 10 fps
@@ -65,6 +67,8 @@ class Engine:
         # called with each output, in order, from one thread (the compose thread when running)
         self.sinks: list[Callable[[Output], None]] = []
         self.last_snap: Snapshot | None = None
+        self.load_notice: str | None = None  # a scene file's new version refused, and why
+        self.scene_spec = scene.name  # what --scene / /liveart/scene asked for last
         self._last_input: tuple | None = None  # (source frame key, image, tensor): see _input
         self._composer: ThreadPoolExecutor | None = None
         self._composing: Future | None = None
@@ -101,6 +105,7 @@ class Engine:
         t0 = time.perf_counter()
         if self._next_scene is not None:  # a scene built in the background is ready
             self.scene, self._next_scene = self._next_scene, None
+            self.store.adopt_registry()  # the parameters its file declares, and no others
             self.guard = SceneGuard(self.scene.name)
         snap = self.store.snapshot()
         self.last_snap = snap  # the HUD's modulator meters and tempo
@@ -196,7 +201,8 @@ class Engine:
     @property
     def notice(self) -> str | None:
         """What the HUD's notice bar should say about the engine, if anything."""
-        return self.guard.notice or getattr(self.scene, "notice", None) or self.size_notice
+        return (self.load_notice or self.guard.notice or getattr(self.scene, "notice", None)
+                or self.size_notice)
 
     def _process(self, x: torch.Tensor, snap: Snapshot) -> torch.Tensor:
         try:
@@ -229,19 +235,42 @@ class Engine:
         except Exception:  # noqa: BLE001
             log.debug("scene reset after resize failed", exc_info=True)
 
-    def request_scene(self, spec: str) -> None:
+    def request_scene(self, spec: str, trial: bool = False) -> None:
         """Change scene without stopping the show: the new one (models and all) is built in
-        the background and takes over at the first tick after it is ready."""
+        the background and takes over at the first tick after it is ready. `trial` (a scene
+        file saved mid-show): it must also run TRIAL_TICKS on the current frame first; a
+        version that fails to build or to run is refused, its error on the notice bar, and
+        the running one goes on."""
         if self.scene_factory is None:
             raise RuntimeError("this engine has no scene factory")
+        self.scene_spec = spec
 
         def build() -> None:
             try:
                 scene = self.scene_factory(spec)
-                scene.prepare(Snapshot(self.store.targets()))
+                # a scene file may declare parameters: the store adopts them when the scene
+                # takes over (the running version still reads its own until then)
+                from .params import REGISTRY
+
+                snap = Snapshot({**{n: p.default for n, p in REGISTRY.items()
+                                    if p.type != "trigger"}, **self.store.targets()})
+                scene.prepare(snap)
+                if trial and self._last_input is not None:
+                    x = self._last_input[2].clone()
+                    for _ in range(TRIAL_TICKS):
+                        y = scene.process(x, snap)
+                        if y.shape != x.shape or not bool(torch.isfinite(y).all()):
+                            raise ValueError(f"its picture is {tuple(y.shape)} "
+                                             f"{'and not finite' if y.shape == x.shape else ''}"
+                                             f", not {tuple(x.shape)}")
             except Exception as e:  # e.g. VGG16 not installed: say so, keep the current scene
-                log.warning("Can't switch to scene %s: %s", spec, e)
+                where = _scene_file_error(e)
+                log.warning("Can't switch to scene %s: %s%s", spec, where or e,
+                            "; the running version goes on" if trial else "")
+                if trial:
+                    self.load_notice = f"{spec} not reloaded: {where or e}"
                 return
+            self.load_notice = None
             self._next_scene = scene
             log.info("scene %s ready", spec)
 
@@ -304,6 +333,23 @@ class Engine:
                     self._stop.wait(DARK_TICK_S)
         finally:
             self.wait_composed()
+
+
+def _scene_file_error(e: Exception) -> str | None:
+    """'mine.py:12: NameError: ...' when `e` came from running a scene file, else None."""
+    import traceback
+
+    folder = _user_scenes_dir()
+    for frame in reversed(traceback.extract_tb(e.__traceback__)):
+        if Path(frame.filename).resolve().parent == folder:
+            return f"{Path(frame.filename).name}:{frame.lineno}: {type(e).__name__}: {e}"
+    return None
+
+
+def _user_scenes_dir() -> Path:
+    from .userscenes import scenes_dir
+
+    return scenes_dir().resolve()
 
 
 def _scaled(size: tuple[int, int], factor: float, ceiling: tuple[int, int]) -> tuple[int, int]:

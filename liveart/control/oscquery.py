@@ -693,7 +693,23 @@ class OscQueryServer:
             except Exception:  # noqa: BLE001 - one bad round mustn't stop the pushes
                 log.exception("OSCQuery: a push round failed")
 
+    def _follow_registry(self) -> None:
+        """A scene file declared or dropped parameters (liveart/userscenes.py): every client
+        gets PATH_ADDED / PATH_REMOVED with the address, and LISTEN can follow the new ones."""
+        known = frozenset(p.address for p in REGISTRY.values())
+        before = getattr(self, "_registry_addresses", None)
+        self._registry_addresses = known
+        if before is None or known == before:
+            return
+        for command, paths in (("PATH_ADDED", known - before), ("PATH_REMOVED", before - known)):
+            for path in sorted(paths):
+                self._send(list(self._clients), json.dumps({"COMMAND": command, "DATA": path}))
+        self._listenable = frozenset(known | set(_READOUT_ADDRESSES))
+        for client in self._clients.values():
+            client.listening -= before - known
+
     def _push(self, changed: dict, touched: list, fired: set[str], now: float) -> None:
+        self._follow_registry()
         for name in [d for c in changed for d in DEPENDENTS.get(c, ())]:
             self._send(list(self._clients), json.dumps({"COMMAND": "PATH_CHANGED",
                                                         "DATA": REGISTRY[name].address}))

@@ -13,11 +13,23 @@ declare("scene.mix", "float", 1.0, "In a chain of scenes (e.g. dream+style): cro
 SCENE_NAMES = ("dream", "style", "paint", "xray", "adversary", "visualize")
 
 
+BUILTIN_SCENES = SCENE_NAMES
+
+
 def check_scene_spec(spec: str) -> list[str]:
-    """The scene names in `spec` ('dream', 'dream+style'); UserError for an unknown one."""
+    """The scene names in `spec` ('dream', 'dream+style', 'dream+mine' with mine.py in the
+    scenes folder, liveart/userscenes.py); UserError for an unknown one."""
     names = [n.strip() for n in spec.split("+")]
+    user: dict | None = None
     for name in names:
-        if name not in SCENE_NAMES:
-            raise UserError(f"Unknown scene {name!r}; available scenes are: {', '.join(SCENE_NAMES)} "
+        if name in SCENE_NAMES:
+            continue
+        if user is None:
+            from ..userscenes import list_user_scenes
+
+            user = list_user_scenes()
+        if name not in user:
+            known = ", ".join(list(SCENE_NAMES) + sorted(user))
+            raise UserError(f"Unknown scene {name!r}; available scenes are: {known} "
                             "(chain them with +, e.g. dream+style).")
     return names

@@ -49,6 +49,22 @@ class ParamStore:
         self.mod_sources: Callable[[float], dict[str, float]] | None = None
         self.update(overrides or {}, immediate=True)
 
+    def adopt_registry(self) -> tuple[list[str], list[str]]:
+        """Follow the registry after a scene file declared or dropped parameters: new ones
+        start at their defaults, gone ones leave. Returns (added, removed)."""
+        with self._lock:
+            added = [n for n, p in REGISTRY.items() if p.type != "trigger" and n not in self._target]
+            removed = [n for n in self._target if n not in REGISTRY]
+            for n in added:
+                self._target[n] = self._current[n] = REGISTRY[n].default
+                self._bump(n)
+            for n in removed:
+                self._target.pop(n, None)
+                self._current.pop(n, None)
+                self._changed.pop(n, None)
+                self._changed_at.pop(n, None)
+            return added, removed
+
     def set(self, name: str, value: Any, immediate: bool = False, remote: bool = False) -> Any:
         """Coerce, clamp and store; returns the stored value. Triggers fire on next tick.
         `remote`: the value came from the network (Param.remote_check applies).
@@ -233,8 +249,9 @@ class ParamStore:
             if self._morph is not None:
                 self._step_morph(now)
             for name, target in self._target.items():
-                p = REGISTRY[name]
-                if p.type == "float" and p.smoothing > 0 and self._current[name] != target:
+                p = REGISTRY.get(name)  # None: a scene file's old version's, until adopt_registry
+                if (p is not None and p.type == "float" and p.smoothing > 0
+                        and self._current[name] != target):
                     a = 1.0 - math.exp(-dt / p.smoothing)
                     cur = self._current[name] + (target - self._current[name]) * a
                     if abs(cur - target) < 1e-4 * (p.max - p.min):

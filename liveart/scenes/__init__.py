@@ -22,6 +22,15 @@ SCENES: dict[str, type[Scene]] = {"dream": DreamScene, "style": StyleScene, "pai
 assert tuple(SCENES) == SCENE_NAMES, "liveart/params/scene.py names the scenes"
 
 
+def scene_class(name: str) -> type[Scene]:
+    """A built-in scene, or the newest version of scene file `name` (liveart/userscenes.py)."""
+    if name in SCENES:
+        return SCENES[name]
+    from ..userscenes import load_scene_class
+
+    return load_scene_class(name)
+
+
 def create_scene(spec: str, device: torch.device, half: bool = False, seed: int = 0) -> Scene:
-    scenes = [SCENES[n](device, half=half, seed=seed) for n in check_scene_spec(spec)]
+    scenes = [scene_class(n)(device, half=half, seed=seed) for n in check_scene_spec(spec)]
     return scenes[0] if len(scenes) == 1 else ChainScene(scenes)

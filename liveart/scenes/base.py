@@ -16,9 +16,10 @@ class Scene:
 
     name = "scene"
 
-    def __init__(self, device: torch.device, half: bool = False):
+    def __init__(self, device: torch.device, half: bool = False, seed: int = 0):
         self.device = device
         self.half = half
+        self.seed = seed
 
     def process(self, frame: torch.Tensor, snap: Snapshot) -> torch.Tensor:  # pragma: no cover
         raise NotImplementedError
