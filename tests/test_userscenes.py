@@ -203,3 +203,22 @@ def test_oscquery_announces_a_scene_files_parameters(folder):
         asyncio.run(watch())
     finally:
         srv.stop()
+
+
+def test_the_command_line_reaches_a_scene_file_and_its_parameters(folder, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    write(folder / "mine.py", V1)
+    env = dict(os.environ, LIVEART_SCENES_DIR=str(folder), LIVEART_CONFIG_DIR=str(tmp_path / "c"))
+    r = subprocess.run([sys.executable, "-m", "liveart", "run", "--headless", "--source",
+                        "synthetic", "--size", "64x36", "--frames", "5", "--no-osc", "--no-audio",
+                        "--scene", "dream+mine", "--set", "mine.level=0.3"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-1500:]
+    assert "5 frames" in r.stdout and "scene dream+mine" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "liveart", "run", "--headless", "--frames", "1",
+                        "--scene", "mine", "--set", "mine.level=3"], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "mine.level" in r.stderr.strip().splitlines()[-1]
