@@ -347,7 +347,7 @@ def _scene_file_error(e: Exception) -> str | None:
 
 
 def _user_scenes_dir() -> Path:
-    from .userscenes import scenes_dir
+    from .params.scenefiles import scenes_dir
 
     return scenes_dir().resolve()
 

@@ -13,42 +13,24 @@ fails to import says where: "mine.py:12: NameError: name 'x' is not defined".
 from __future__ import annotations
 
 import importlib.util
-import os
-import re
 import sys
 import threading
 import traceback
 from pathlib import Path
 
 from .errors import UserError
+from .params.scenefiles import list_scene_files, scenes_dir  # noqa: F401  (re-exported)
 
-ENV_VAR = "LIVEART_SCENES_DIR"
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _lock = threading.Lock()
 _declared: dict[str, tuple[str, ...]] = {}  # scene name -> the parameters its loaded file declared
 _versions: dict[str, int] = {}
 
 
-def scenes_dir() -> Path:
-    env = os.environ.get(ENV_VAR, "").strip()
-    if env:
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CONFIG_HOME", "").strip()
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".config"
-    return base / "liveart" / "scenes"
-
-
 def list_user_scenes() -> dict[str, Path]:
-    """{name: file} of the scene files in the folder (lower-case names; built-in names win)."""
+    """{name: file} of the scene files in the folder (built-in names win)."""
     from .params.scene import BUILTIN_SCENES
 
-    folder = scenes_dir()
-    try:
-        files = sorted(folder.glob("*.py"))
-    except OSError:
-        return {}
-    return {f.stem: f for f in files if _NAME.match(f.stem) and f.stem not in BUILTIN_SCENES
-            and f.is_file()}
+    return list_scene_files(BUILTIN_SCENES)
 
 
 def _where(e: BaseException, path: Path) -> str:

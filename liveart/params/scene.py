@@ -25,9 +25,9 @@ def check_scene_spec(spec: str) -> list[str]:
         if name in SCENE_NAMES:
             continue
         if user is None:
-            from ..userscenes import list_user_scenes
+            from .scenefiles import list_scene_files
 
-            user = list_user_scenes()
+            user = list_scene_files(SCENE_NAMES)
         if name not in user:
             known = ", ".join(list(SCENE_NAMES) + sorted(user))
             raise UserError(f"Unknown scene {name!r}; available scenes are: {known} "
