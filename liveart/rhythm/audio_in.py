@@ -13,6 +13,7 @@ log line, and the show goes on without audio features.
 """
 from __future__ import annotations
 
+import abc
 import logging
 import threading
 import time
@@ -61,7 +62,7 @@ def decode_file(path: str | Path) -> tuple[np.ndarray, int]:
     return np.concatenate(chunks).astype(np.float32, copy=False), sr
 
 
-class AudioIn:
+class AudioIn(abc.ABC):
     """What both inputs share: the analyzer, its thread, and stream time <-> monotonic time."""
 
     def __init__(self, sample_rate: int):
@@ -106,8 +107,9 @@ class AudioIn:
         if self._thread is not None:
             self._thread.join(timeout=5.0)
 
-    def _run(self) -> None:  # pragma: no cover - each input has its own
-        raise NotImplementedError
+    @abc.abstractmethod
+    def _run(self) -> None:
+        """The input's thread: feed the analyzer, then call _fed() (file and device differ)."""
 
 
 class FileAudioIn(AudioIn):
