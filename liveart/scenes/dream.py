@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from ..errors import UserError
 from ..flow import MotionFollower
 from ..models import BACKBONES, imagenet_labels, load_backbone
+from ..models.gradient_graph import GradientGraphs
 from ..music.summary import summarize
 from ..params import Snapshot
 from ..params.dream import DEFAULT_MODEL, parse_guide  # noqa: F401  (parse_guide: re-exported)
@@ -82,6 +83,8 @@ class DreamScene(Scene):
         self._load_failed: dict[str, float] = {}  # model -> monotonic time of the failure
         self._warned: set[str] = set()
         self.blur = GaussianBlur()
+        self.graphs = GradientGraphs()  # the gradient as one ONNX Runtime graph (CPU, Lite0)
+        self.wait_for_graphs = False  # render(): use the graph from the first step
         self.motion = MotionFollower()
         self.rng = random.Random(seed)
         self.tick = 0
@@ -174,17 +177,37 @@ class DreamScene(Scene):
             act = act[:, guide[1] % act.shape[1]]
         return act.pow(2).mean()
 
+    def _graph_for(self, layer: str, guide):
+        """The ONNX Runtime gradient for this step, or None for torch's autograd: only on the
+        CPU in fp32, for the objective as written here (a subclass may change it), for the
+        whole layer or one channel of it (a class guide goes through the classifier)."""
+        if (self.device.type != "cpu" or self.half or type(self).objective is not DreamScene.objective
+                or (guide is not None and guide[0] != "channel")):
+            return None
+        return self.graphs.get(self.model, layer, wait=self.wait_for_graphs)
+
+    def gradient(self, img: torch.Tensor, layer: str, guide) -> tuple[torch.Tensor, torch.Tensor]:
+        """(d objective / d img, objective) for `img` (1x3xhxw, detached)."""
+        graph = self._graph_for(layer, guide)
+        if graph is not None:
+            grad, self._act, loss = graph(img, guide[1] if guide is not None else None)
+            return grad, loss
+        img = img.detach().requires_grad_(True)
+        loss = self.objective(img, layer, guide)
+        (grad,) = torch.autograd.grad(loss, img)
+        return grad, loss.detach()
+
     def step(self, img: torch.Tensor, snap: Snapshot) -> torch.Tensor:
         """One gradient-ascent step on `img` (detached, 1x3xhxw); returns the new image."""
         h, w = img.shape[-2:]
         j = min(int(snap["dream.jitter"]), h // 4, w // 4)
         ox, oy = (self.rng.randint(-j, j), self.rng.randint(-j, j)) if j else (0, 0)
-        img = img.detach().requires_grad_(True)
+        img = img.detach()
         shifted = torch.roll(img, shifts=(oy, ox), dims=(2, 3)) if j else img
-        loss = self.objective(shifted, self._layer(snap), self._guide_for(snap["dream.guide"]))
-        (grad,) = torch.autograd.grad(loss, img)
+        grad, self.last_energy = self.gradient(shifted, self._layer(snap), self._guide_for(snap["dream.guide"]))
+        if j:  # the gradient is with respect to the shifted image: shift it back
+            grad = torch.roll(grad, shifts=(-oy, -ox), dims=(2, 3))
         grad = self.blur(grad, snap["dream.smooth"])
-        self.last_energy = loss.detach()
         scale = snap["dream.step_size"] / (grad.abs().mean() + 1e-8)
         return (img.detach() + grad * scale).clamp_(0.0, 1.0)
 
@@ -293,6 +316,7 @@ class DreamScene(Scene):
         """Google's full octave pyramid on one frame: steps per octave, coarse to fine."""
         if snap["dream.model"] != self.model_name:  # offline: wait for the model
             self.prepare(snap)
+        self.wait_for_graphs = True  # offline: the same gradient from the first frame on
         self._update_labels(frame, wait=True)
         self.tick += 1
         start = self._start(frame, snap)

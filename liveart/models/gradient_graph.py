@@ -1,0 +1,308 @@
+"""The dream's gradient for EfficientNet-Lite0 as one ONNX Runtime graph, on the CPU.
+
+A dream step needs d(objective)/d(image) for a frozen network. torch gets it from autograd:
+a few hundred small operations a step, each costing 60-100 us of dispatch on top of its
+arithmetic (oneDNN's per-call set-up for the depthwise convolutions is most of it), which is
+most of a step at the live octave sizes. Here the forward pass *and its adjoint* are written
+out as one ONNX graph, which ONNX Runtime plans once and runs with its own fused, blocked
+kernels. No library builds this graph for us: torch's ONNX export has no backward pass, and
+ONNX Runtime's training build (which has one) is not on PyPI for this Python. So the adjoint
+of each layer is written here by hand; each is a textbook identity, checked against torch's
+autograd in tests/models/test_gradient_graph.py (cosine 1.0 to 6 places at every layer, even
+and odd sizes).
+
+Inputs: `image` (1x3xHxW, RGB 0..1, any size) and `weights` (1xCx1x1, the objective's weight
+of each channel of the layer). Outputs: the gradient (1x3xHxW), the layer's activation and the
+objective, sum_c weights_c * mean_hw(act_c ** 2): weights 1/C give the dream's mean squared
+activation, a one-hot the `channel:N` guide.
+
+The adjoints, for a layer y = f(x) and the incoming gradient gy:
+- ReLU6 (fused into the conv before it): gy * [0 < z < 6], from the layer's output z;
+- a 1x1 convolution: a 1x1 convolution with the transposed weight matrix;
+- a stride-1 convolution padded k//2 each side: the same convolution with the kernel flipped;
+- a stride-2 convolution with TensorFlow's SAME padding: the transposed convolution, computed
+  as its four output phases (even/odd row x even/odd column: each a stride-1 convolution of gy
+  with a sub-kernel), interleaved by DepthToSpace and cropped to the input by the SAME
+  padding's leading pad, which depends on the input's parity (so the graph takes any size);
+- the residual add: the gradient goes to both branches and adds up where they meet;
+- the input normalisation (x - mean) / std: gy / std.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import numpy as np
+import torch
+
+from .efficientnet_lite import EfficientNetLite0
+
+log = logging.getLogger(__name__)
+
+# `LIVEART_DREAM_GRADIENT=torch` keeps the dream on torch's autograd (to compare, or if this
+# path ever misbehaves on a machine)
+ENV = "LIVEART_DREAM_GRADIENT"
+
+
+def supported(model: torch.nn.Module) -> bool:
+    """The graph covers EfficientNet-Lite0 with its BatchNorms folded (as liveart loads it)."""
+    if type(model) is not EfficientNetLite0:
+        return False
+    return all(isinstance(getattr(parent, bn), torch.nn.Identity)
+               for parent, _, bn in model.conv_bn_pairs())
+
+
+class _Graph:
+    """Nodes and initializers of an ONNX graph under construction, with unique names."""
+
+    def __init__(self):
+        self.nodes, self.initializers, self._count = [], [], 0
+
+    def _name(self, prefix: str) -> str:
+        self._count += 1
+        return f"{prefix}_{self._count}"
+
+    def const(self, value, dtype=np.float32) -> str:
+        from onnx import numpy_helper
+
+        name = self._name("c")
+        array = np.ascontiguousarray(np.asarray(value, dtype=dtype))
+        self.initializers.append(numpy_helper.from_array(array, name))
+        return name
+
+    def op(self, kind: str, *inputs: str, name: str | None = None, **attrs) -> str:
+        from onnx import helper
+
+        out = name or self._name(kind.lower())
+        self.nodes.append(helper.make_node(kind, list(inputs), [out], **attrs))
+        return out
+
+
+def _phase_kernels(weight: np.ndarray, depthwise: bool) -> list[np.ndarray]:
+    """Sub-kernels of the transposed stride-2 convolution, one per output phase (ry, rx).
+
+    In one dimension the transposed convolution is gx[2q + r] = sum_s W[r + 2s] gy[q - s];
+    as a correlation over gy padded S-1 in front, S = ceil(k / 2), its kernel is
+    K_r[s'] = W[r + 2 (S - 1 - s')] (zero where that tap is past the kernel's end)."""
+    k = weight.shape[-1]
+    size = (k + 1) // 2
+    kernels = []
+    for ry in (0, 1):
+        for rx in (0, 1):
+            if depthwise:
+                kernel = np.zeros((weight.shape[0], 1, size, size), np.float32)
+            else:  # a dense conv's adjoint also swaps its input and output channels
+                kernel = np.zeros((weight.shape[1], weight.shape[0], size, size), np.float32)
+            for sy in range(size):
+                ty = ry + 2 * (size - 1 - sy)
+                for sx in range(size):
+                    tx = rx + 2 * (size - 1 - sx)
+                    if ty < k and tx < k:
+                        tap = weight[:, :, ty, tx]
+                        kernel[:, :, sy, sx] = tap if depthwise else tap.T
+            kernels.append(kernel)
+    return kernels
+
+
+def build_graph(model: EfficientNetLite0, layer: str):
+    """The ONNX model of the forward pass to `layer` (blocks.N or head) and its gradient."""
+    from onnx import TensorProto, helper
+
+    order = model.layer_names()
+    if layer not in order:
+        raise ValueError(f"EfficientNet-Lite0 has no layer {layer}")
+    depth = order.index(layer)
+    g = _Graph()
+    tape: list[tuple] = []  # what the backward pass walks, in forward order
+
+    def conv(x: str, module: torch.nn.Conv2d, relu6: bool) -> str:
+        layer = _Conv(module)
+        k, stride = layer.kernel, layer.stride
+        attrs = dict(kernel_shape=[k, k], strides=[stride, stride], group=layer.groups)
+        if stride == 1:
+            attrs["pads"] = [k // 2] * 4
+        else:
+            attrs["auto_pad"] = "SAME_UPPER"  # TF's SAME: the odd pixel goes at the end
+        y = g.op("Conv", x, g.const(layer.weight), g.const(layer.bias), **attrs)
+        if relu6:
+            y = g.op("Clip", y, g.const(0.0), g.const(6.0))
+        tape.append(("conv", layer, x, y, relu6))
+        return y
+
+    x = g.op("Mul", g.op("Sub", "image", g.const(model.MEAN)), g.const(1.0 / model.STD))
+    normalised = x
+    x = conv(x, model._conv_stem, True)
+    for i, block in enumerate(model._blocks[: min(depth, len(model._blocks) - 1) + 1]):
+        y = x
+        if block.has_expand:
+            y = conv(y, block._expand_conv, True)
+        y = conv(y, block._depthwise_conv, True)
+        y = conv(y, block._project_conv, False)
+        if block.residual:
+            total = g.op("Add", y, x)
+            tape.append(("add", y, x, total))
+            y = total
+        x = y
+    if layer == "head":
+        x = conv(x, model._conv_head, True)
+    act = g.op("Identity", x, name="act")
+
+    # the objective and its gradient: d/da sum_c w_c mean_hw(a_c^2) = 2 w_c a / (h w)
+    per_channel = g.op("ReduceMean", g.op("Mul", act, act), axes=[2, 3], keepdims=1)
+    g.op("ReduceSum", g.op("Mul", per_channel, "weights"), keepdims=0, name="loss")
+    hw = g.op("Slice", g.op("Shape", act), g.const([2], np.int64), g.const([4], np.int64))
+    area = g.op("ReduceProd", g.op("Cast", hw, to=TensorProto.FLOAT), keepdims=0)
+    grads = {x: g.op("Mul", act, g.op("Div", g.op("Mul", "weights", g.const(2.0)), area))}
+
+    def accumulate(name: str, grad: str) -> None:
+        grads[name] = g.op("Add", grads[name], grad) if name in grads else grad
+
+    for entry in reversed(tape):
+        if entry[0] == "add":
+            _, branch, skip, total = entry
+            grad = grads.pop(total)
+            accumulate(branch, grad)
+            accumulate(skip, grad)
+            continue
+        _, layer, x_in, y_out, relu6 = entry
+        grad = grads.pop(y_out)
+        if relu6:  # [0 < z < 6] from the clipped output (z > 0 iff the pre-activation is)
+            inside = g.op("And", g.op("Greater", y_out, g.const(0.0)), g.op("Less", y_out, g.const(6.0)))
+            grad = g.op("Mul", grad, g.op("Cast", inside, to=TensorProto.FLOAT))
+        accumulate(x_in, _conv_adjoint(g, layer, x_in, grad))
+    image_grad = g.op("Mul", grads.pop(normalised), g.const(1.0 / model.STD), name="grad")
+
+    def io(name, shape):
+        return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+    graph = helper.make_graph(
+        g.nodes, f"lite0_dream_gradient_{layer}",
+        [io("image", [1, 3, "H", "W"]), io("weights", [1, None, 1, 1])],
+        [io(image_grad, None), io("act", None), io("loss", [])], g.initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                             producer_name="liveart")
+
+
+class _Conv:
+    """A conv's numbers as the graph needs them (numpy, fp32, on the host)."""
+
+    def __init__(self, module: torch.nn.Conv2d):
+        self.weight = module.weight.detach().cpu().float().numpy()
+        self.bias = module.bias.detach().cpu().float().numpy()
+        self.kernel, self.stride, self.groups = module.kernel_size[0], module.stride[0], module.groups
+        self.depthwise = self.groups > 1
+
+
+def _conv_adjoint(g: _Graph, layer: _Conv, x_in: str, grad: str) -> str:
+    """d(conv)/d(input) applied to `grad` (see the module's docstring)."""
+    weight, k, stride, groups = layer.weight, layer.kernel, layer.stride, layer.groups
+    if k == 1:
+        return g.op("Conv", grad, g.const(weight[:, :, 0, 0].T[:, :, None, None]), kernel_shape=[1, 1])
+    if stride == 1:
+        return g.op("Conv", grad, g.const(weight[:, :, ::-1, ::-1]), kernel_shape=[k, k],
+                    pads=[k // 2] * 4, group=groups)
+    size = (k + 1) // 2
+    depthwise = layer.depthwise
+    kernels = _phase_kernels(weight, depthwise)
+    if depthwise:  # four depthwise convs (fast) rather than one with 4 outputs per group (slow)
+        phases = [g.op("Conv", grad, g.const(kern), kernel_shape=[size, size],
+                       pads=[size - 1] * 4, group=groups) for kern in kernels]
+        stacked = g.op("Concat", *phases, axis=1)
+    else:
+        stacked = g.op("Conv", grad, g.const(np.concatenate(kernels, 0)), kernel_shape=[size, size],
+                       pads=[size - 1] * 4)
+    # channel (2 ry + rx) * C + c -> pixel (2q + ry, 2p + rx) of channel c
+    full = g.op("DepthToSpace", stacked, blocksize=2, mode="DCR")
+    # crop to the input: SAME put (k - 2 + n % 2) // 2 pixels in front of an input of size n
+    n = g.op("Slice", g.op("Shape", x_in), g.const([2], np.int64), g.const([4], np.int64))
+    lead = g.op("Div", g.op("Add", g.op("Mod", n, g.const([2, 2], np.int64)), g.const([k - 2] * 2, np.int64)),
+                g.const([2, 2], np.int64))
+    return g.op("Slice", full, lead, g.op("Add", lead, n), g.const([2, 3], np.int64))
+
+
+class OnnxDreamGradient:
+    """One (network, layer)'s gradient graph in an ONNX Runtime session on the CPU."""
+
+    def __init__(self, model: EfficientNetLite0, layer: str, threads: int | None = None):
+        import onnxruntime as ort
+
+        self.layer = layer
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        # like OMP_WAIT_POLICY=PASSIVE for torch (liveart/cpu_threads.py): never spin
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(build_graph(model, layer).SerializeToString(), options,
+                                            providers=["CPUExecutionProvider"])
+        self.channels = self.channels_of(model, layer)
+        self._weights: dict[int | None, np.ndarray] = {}
+
+    @staticmethod
+    def channels_of(model: EfficientNetLite0, layer: str) -> int:
+        if layer == "head":
+            return model._conv_head.out_channels
+        return model._blocks[int(layer.split(".")[1])]._project_conv.out_channels
+
+    def weights(self, channel: int | None) -> np.ndarray:
+        """The objective's channel weights: the whole layer's mean, or one channel's."""
+        w = self._weights.get(channel)
+        if w is None:
+            w = np.zeros((1, self.channels, 1, 1), np.float32)
+            if channel is None:
+                w[0, : self.channels] = 1.0 / self.channels
+            else:
+                w[0, channel % self.channels] = 1.0
+            self._weights[channel] = w
+        return w
+
+    def __call__(self, image: torch.Tensor, channel: int | None = None):
+        """(gradient 1x3xHxW, activation, objective as a 0-d tensor) for `image` (1x3xHxW)."""
+        feed = {"image": image.detach().float().contiguous().numpy(), "weights": self.weights(channel)}
+        grad, act, loss = self.session.run(None, feed)
+        return torch.from_numpy(grad), torch.from_numpy(act), torch.from_numpy(np.asarray(loss))
+
+
+def wanted() -> bool:
+    return os.environ.get(ENV, "").strip().lower() != "torch"
+
+
+class GradientGraphs:
+    """Gradient graphs per (network, layer), built in a background thread the first time one
+    is asked for (about 60 ms), so a layer change never stalls the show; until it is ready,
+    and for good if it can not be built, the caller falls back to torch's autograd."""
+
+    def __init__(self):
+        # keyed by the network itself (not its id, which a later network could reuse)
+        self._ready: dict[tuple[torch.nn.Module, str], OnnxDreamGradient | None] = {}
+        self._building: dict[tuple[torch.nn.Module, str], Future] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def get(self, model: torch.nn.Module, layer: str, wait: bool = False) -> OnnxDreamGradient | None:
+        key = (model, layer)
+        if key in self._ready:
+            return self._ready[key]
+        if not wanted() or not supported(model):
+            self._ready[key] = None
+            return None
+        with self._lock:
+            future = self._building.get(key)
+            if future is None:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gradient-graph")
+                future = self._pool.submit(OnnxDreamGradient, model, layer)
+                self._building[key] = future
+        if not (wait or future.done()):
+            return None
+        del self._building[key]
+        try:
+            self._ready[key] = future.result()
+        except Exception as e:  # noqa: BLE001 - any failure here only costs speed
+            log.warning("the dream's ONNX Runtime gradient could not be built (%s); it stays on "
+                        "torch's autograd", e)
+            self._ready[key] = None
+        return self._ready[key]
