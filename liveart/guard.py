@@ -13,6 +13,8 @@ from typing import Callable
 
 import torch
 
+from .frames import all_finite
+
 log = logging.getLogger(__name__)
 
 MAX_FAILURES = 3  # consecutive failing ticks before a scene is switched off
@@ -39,7 +41,7 @@ class SceneGuard:
             raise
         except Exception as e:  # noqa: BLE001 - any scene bug: the show goes on
             return self._failed(scene, frame, e)
-        if not bool(torch.isfinite(out).all()):  # NaN/Inf would live on in feedback state
+        if not all_finite(out):  # NaN/Inf would live on in feedback state
             self.nonfinite += 1
             self._log(logging.WARNING, "scene %s produced NaN/Inf; reset it", self.name)
             _reset(scene)

@@ -48,3 +48,13 @@ def test_the_same_frame_again_is_no_motion(cat, to_x):
     assert not torch.equal(follower.warp(detail), detail)  # b moved against a
     follower.update(b)  # b again
     assert follower.warp(detail) is detail
+
+
+def test_grey_is_the_same_from_channels_last_and_from_plain_frames():
+    import numpy as np
+
+    from liveart.flow import to_gray
+
+    x = torch.rand(1, 3, 72, 128).contiguous(memory_format=torch.channels_last)
+    assert np.array_equal(to_gray(x), to_gray(x.contiguous()))
+    assert to_gray(x).dtype == np.uint8 and to_gray(x).shape == (72, 128)

@@ -72,3 +72,16 @@ def test_compose_on_device_takes_an_inference_tensor(cat):
         y = changed(x, seed=3)
     worst, share = compare(compose_on_device(image, x, y), compose(image, x, y))
     assert worst <= 1 and share < 0.01, (worst, share)
+
+
+def test_all_finite_finds_one_nan_or_inf_and_survives_an_overflowing_sum():
+    from liveart.frames import all_finite
+
+    x = torch.rand(1, 3, 36, 64)
+    assert all_finite(x)
+    for bad in (float("nan"), float("inf"), float("-inf")):
+        y = x.clone()
+        y[0, 2, 30, 60] = bad
+        assert not all_finite(y)
+    assert all_finite(torch.full((1, 3, 100, 100), 3e38))  # the sum overflows; no element does
+    assert all_finite(torch.rand(1, 3, 720, 1280).half())  # summed in fp32

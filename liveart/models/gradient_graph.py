@@ -106,16 +106,11 @@ def _phase_kernels(weight: np.ndarray, depthwise: bool) -> list[np.ndarray]:
     return kernels
 
 
-def build_graph(model: EfficientNetLite0, layer: str):
-    """The ONNX model of the forward pass to `layer` (blocks.N or head) and its gradient."""
-    from onnx import TensorProto, helper
-
-    order = model.layer_names()
-    if layer not in order:
-        raise ValueError(f"EfficientNet-Lite0 has no layer {layer}")
-    depth = order.index(layer)
-    g = _Graph()
-    tape: list[tuple] = []  # what the backward pass walks, in forward order
+def _forward(g: _Graph, model: EfficientNetLite0, depth: int) -> tuple[str, str, list[tuple]]:
+    """The forward pass from `image` through layer number `depth` of layer_names() (the 16
+    blocks, then the head): (the normalised input, the layer's output, the tape the backward
+    pass walks, in forward order)."""
+    tape: list[tuple] = []
 
     def conv(x: str, module: torch.nn.Conv2d, relu6: bool) -> str:
         layer = _Conv(module)
@@ -131,10 +126,9 @@ def build_graph(model: EfficientNetLite0, layer: str):
         tape.append(("conv", layer, x, y, relu6))
         return y
 
-    x = g.op("Mul", g.op("Sub", "image", g.const(model.MEAN)), g.const(1.0 / model.STD))
-    normalised = x
-    x = conv(x, model._conv_stem, True)
-    for i, block in enumerate(model._blocks[: min(depth, len(model._blocks) - 1) + 1]):
+    normalised = g.op("Mul", g.op("Sub", "image", g.const(model.MEAN)), g.const(1.0 / model.STD))
+    x = conv(normalised, model._conv_stem, True)
+    for block in model._blocks[: min(depth, len(model._blocks) - 1) + 1]:
         y = x
         if block.has_expand:
             y = conv(y, block._expand_conv, True)
@@ -145,8 +139,44 @@ def build_graph(model: EfficientNetLite0, layer: str):
             tape.append(("add", y, x, total))
             y = total
         x = y
-    if layer == "head":
+    if depth >= len(model._blocks):
         x = conv(x, model._conv_head, True)
+    return normalised, x, tape
+
+
+def _io(name: str, shape):
+    from onnx import TensorProto, helper
+
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+def _model(g: _Graph, name: str, inputs: list, outputs: list):
+    from onnx import helper
+
+    graph = helper.make_graph(g.nodes, name, inputs, outputs, g.initializers)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="liveart")
+
+
+def build_classifier(model: EfficientNetLite0):
+    """The ONNX model of the whole network: `image` -> ImageNet `logits` (for the HUD's labels)."""
+    g = _Graph()
+    _, head, _ = _forward(g, model, len(model.layer_names()) - 1)
+    pooled = g.op("Flatten", g.op("GlobalAveragePool", head))
+    fc = model._fc
+    g.op("Gemm", pooled, g.const(fc.weight.detach().cpu().float().numpy()),
+         g.const(fc.bias.detach().cpu().float().numpy()), transB=1, name="logits")
+    return _model(g, "lite0_classifier", [_io("image", [1, 3, "H", "W"])], [_io("logits", None)])
+
+
+def build_graph(model: EfficientNetLite0, layer: str):
+    """The ONNX model of the forward pass to `layer` (blocks.N or head) and its gradient."""
+    from onnx import TensorProto
+
+    order = model.layer_names()
+    if layer not in order:
+        raise ValueError(f"EfficientNet-Lite0 has no layer {layer}")
+    g = _Graph()
+    normalised, x, tape = _forward(g, model, order.index(layer))
     act = g.op("Identity", x, name="act")
 
     # the objective and its gradient: d/da sum_c w_c mean_hw(a_c^2) = 2 w_c a / (h w)
@@ -172,17 +202,10 @@ def build_graph(model: EfficientNetLite0, layer: str):
             inside = g.op("And", g.op("Greater", y_out, g.const(0.0)), g.op("Less", y_out, g.const(6.0)))
             grad = g.op("Mul", grad, g.op("Cast", inside, to=TensorProto.FLOAT))
         accumulate(x_in, _conv_adjoint(g, layer, x_in, grad))
-    image_grad = g.op("Mul", grads.pop(normalised), g.const(1.0 / model.STD), name="grad")
-
-    def io(name, shape):
-        return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
-
-    graph = helper.make_graph(
-        g.nodes, f"lite0_dream_gradient_{layer}",
-        [io("image", [1, 3, "H", "W"]), io("weights", [1, None, 1, 1])],
-        [io(image_grad, None), io("act", None), io("loss", [])], g.initializers)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
-                             producer_name="liveart")
+    g.op("Mul", grads.pop(normalised), g.const(1.0 / model.STD), name="grad")
+    return _model(g, f"lite0_dream_gradient_{layer}",
+                  [_io("image", [1, 3, "H", "W"]), _io("weights", [1, None, 1, 1])],
+                  [_io("grad", None), _io("act", None), _io("loss", [])])
 
 
 class _Conv:
@@ -222,22 +245,36 @@ def _conv_adjoint(g: _Graph, layer: _Conv, x_in: str, grad: str) -> str:
     return g.op("Slice", full, lead, g.op("Add", lead, n), g.const([2, 3], np.int64))
 
 
+def _session(onnx_model, threads: int | None = None):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads or torch.get_num_threads()
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    # like OMP_WAIT_POLICY=PASSIVE for torch (liveart/cpu_threads.py): never spin
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    options.log_severity_level = 3
+    return ort.InferenceSession(onnx_model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+class OnnxClassifier:
+    """The whole network to its logits in an ONNX Runtime session (no gradient)."""
+
+    def __init__(self, model: EfficientNetLite0, threads: int | None = None):
+        self.session = _session(build_classifier(model), threads)
+
+    def __call__(self, image: torch.Tensor) -> torch.Tensor:
+        (logits,) = self.session.run(None, {"image": image.detach().float().contiguous().numpy()})
+        return torch.from_numpy(logits)
+
+
 class OnnxDreamGradient:
     """One (network, layer)'s gradient graph in an ONNX Runtime session on the CPU."""
 
     def __init__(self, model: EfficientNetLite0, layer: str, threads: int | None = None):
-        import onnxruntime as ort
-
         self.layer = layer
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        # like OMP_WAIT_POLICY=PASSIVE for torch (liveart/cpu_threads.py): never spin
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3
-        self.session = ort.InferenceSession(build_graph(model, layer).SerializeToString(), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = _session(build_graph(model, layer), threads)
         self.channels = self.channels_of(model, layer)
         self._weights: dict[int | None, np.ndarray] = {}
 
@@ -281,6 +318,21 @@ class GradientGraphs:
         self._building: dict[tuple[torch.nn.Module, str], Future] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._classifiers: dict[torch.nn.Module, OnnxClassifier | None] = {}
+
+    def classifier(self, model: torch.nn.Module) -> OnnxClassifier | None:
+        """The network to its logits, built here and now the first time (the dream classifies
+        in a thread of its own live, and in line when rendering); None: use torch."""
+        if model not in self._classifiers:
+            built = None
+            if wanted() and supported(model):
+                try:
+                    built = OnnxClassifier(model)
+                except Exception as e:  # noqa: BLE001 - any failure here only costs speed
+                    log.warning("the ONNX Runtime classifier could not be built (%s); labels stay "
+                                "on torch", e)
+            self._classifiers[model] = built
+        return self._classifiers[model]
 
     def get(self, model: torch.nn.Module, layer: str, wait: bool = False) -> OnnxDreamGradient | None:
         key = (model, layer)

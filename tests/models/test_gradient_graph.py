@@ -103,3 +103,16 @@ def test_a_graph_that_can_not_be_built_leaves_the_dream_on_torch(lite0, monkeypa
         assert graphs.get(lite0, "blocks.10", wait=True) is None  # said once, not retried
     assert [r.getMessage() for r in caplog.records].count(caplog.records[0].getMessage()) == 1
     assert "no such provider" in caplog.text and "torch's autograd" in caplog.text
+
+
+def test_the_classifier_gives_the_networks_logits(lite0, cat, to_x):
+    from liveart.models.gradient_graph import OnnxClassifier
+
+    classifier = OnnxClassifier(lite0)
+    for size in ((224, 224), (256, 144), (131, 73)):
+        x = to_x(cat, size)
+        with torch.no_grad():
+            theirs = lite0.forward_taps(x, set(), logits=True)["logits"]
+        ours = classifier(x)
+        assert ours.shape == (1, 1000) and float((ours - theirs).abs().max()) < 1e-3
+        assert int(ours.argmax()) == int(theirs.argmax())
