@@ -110,10 +110,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=float, default=10.0, help="how long to measure (default 10)")
     bench.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring (default 2)")
     bench.add_argument("--json", action="store_true", help="print one JSON object")
-    bench.add_argument("--compare", choices=["reference", "smooth"],
+    bench.add_argument("--compare", choices=["reference", "autograd", "smooth"],
                        help="reference: also time the plain eager Deep Dream step on the same "
                        "network, in alternating rounds of the same run, and print the speed-up; "
-                       "smooth: the style scene with and without style.smooth, likewise")
+                       "autograd: the dream with its gradient from the ONNX Runtime graph and "
+                       "from torch's autograd, likewise; smooth: the style scene with and "
+                       "without style.smooth, likewise")
 
     devices = sub.add_parser("devices", help="list cameras, MIDI ports, audio outputs, torch devices")
     devices.add_argument("--json", action="store_true")
@@ -568,9 +570,14 @@ def cmd_render(args) -> int:
 
 def _compare_lines(kind: str, r: dict) -> list[str]:
     if kind == "reference":
-        return [f"liveart dream  p50 ms per tick {r['scene_p50_ms']}  fps {r['fps']}",
+        return [f"liveart dream  p50 ms per tick {r['scene_p50_ms']}  fps {r['fps']}  "
+                f"(gradient: {r['gradient']})",
                 f"reference step p50 ms per tick {r['reference_p50_ms']}",
                 f"speed-up (median reference / median liveart): {r['speedup']:.2f}x"]
+    if kind == "autograd":
+        return [f"gradient from the ONNX Runtime graph  p50 ms per tick {r['graph_p50_ms']}",
+                f"gradient from torch's autograd       p50 ms per tick {r['autograd_p50_ms']}",
+                f"speed-up (median autograd / median graph): {r['speedup']:.2f}x"]
     return [f"style.smooth {r['smooth']:g}  p50 ms per tick {r['smoothed_p50_ms']}",
             f"style.smooth 0    p50 ms per tick {r['unsmoothed_p50_ms']}",
             f"cost of smoothing (median smoothed / median unsmoothed): {r['cost']:.2f}x"]

@@ -63,6 +63,9 @@ CASES = [
     (["bench", "--seconds", "0"], "--seconds must be a positive number"),
     (["bench", "--scene", "style", "--compare", "reference"], "--compare reference compares the dream scene"),
     (["bench", "--scene", "dream", "--compare", "smooth"], "--compare smooth compares the style scene"),
+    (["bench", "--scene", "style", "--compare", "autograd"], "--compare autograd compares the dream scene"),
+    (["bench", "--scene", "dream", "--compare", "autograd", "--set", "dream.guide=goldfish"],
+     "--compare autograd needs the ONNX Runtime gradient"),
     (["bench", "--scene", "style", "--compare", "smooth", "--set", "style.smooth=0"],
      "--compare smooth needs style.smooth above 0"),
     (["models", "layers", "alexnet"], "Unknown model 'alexnet'"),
@@ -137,7 +140,8 @@ def test_devices_says_none_found_instead_of_failing(capsys):
 
 
 @pytest.mark.parametrize("scene,compare,keys", [
-    ("dream", "reference", {"scene_p50_ms", "reference_p50_ms", "speedup"}),
+    ("dream", "reference", {"scene_p50_ms", "reference_p50_ms", "speedup", "gradient"}),
+    ("dream", "autograd", {"graph_p50_ms", "autograd_p50_ms", "speedup", "gradients"}),
     ("style", "smooth", {"smoothed_p50_ms", "unsmoothed_p50_ms", "cost"})])
 def test_bench_compares_both_sides_in_one_run(scene, compare, keys, capsys):
     assert main(["bench", "--scene", scene, "--compare", compare, "--seconds", "2",
@@ -146,4 +150,15 @@ def test_bench_compares_both_sides_in_one_run(scene, compare, keys, capsys):
     assert keys <= set(result) and result["rounds"] == 4
     sides = [v for k, v in result.items() if k.endswith("_p50_ms")]
     assert all(len(side) == 4 and min(side) > 0 for side in sides)
-    assert result["speedup" if compare == "reference" else "cost"] > 0
+    assert result["speedup" if compare != "smooth" else "cost"] > 0
+    if compare == "reference":
+        assert result["gradient"] == "onnxruntime"
+    if compare == "autograd":  # each side ran on what it says
+        assert result["gradients"] == [["onnxruntime"], ["torch"]]
+
+
+def test_bench_compare_autograd_refuses_when_the_graph_is_switched_off(monkeypatch, capsys):
+    monkeypatch.setenv("LIVEART_DREAM_GRADIENT", "torch")
+    assert main(["bench", "--scene", "dream", "--compare", "autograd", "--seconds", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "LIVEART_DREAM_GRADIENT=torch" in err and err.count("\n") == 1

@@ -86,6 +86,7 @@ class DreamScene(Scene):
         self.blur = GaussianBlur()
         self.graphs = GradientGraphs()  # the gradient as one ONNX Runtime graph (CPU, Lite0)
         self.wait_for_graphs = False  # render(): use the graph from the first step
+        self.use_graphs = True  # False: torch's autograd (`liveart bench --compare autograd`)
         self.motion = MotionFollower()
         self.rng = random.Random(seed)
         self.tick = 0
@@ -95,6 +96,7 @@ class DreamScene(Scene):
         self._guide_text: str | None = None
         self._guide = None
         self.last_energy = 0.0  # objective value of the last step, for tests and the HUD
+        self._engine = "torch"  # what computed the last gradient (gradient_engine())
         self._act = None  # the layer's activation in the last step, for the music summary
         self.summary = None  # ActivationSummary of the last tick (liveart.music)
         self.reset()
@@ -182,14 +184,20 @@ class DreamScene(Scene):
         """The ONNX Runtime gradient for this step, or None for torch's autograd: only on the
         CPU in fp32, for the objective as written here (a subclass may change it), for the
         whole layer or one channel of it (a class guide goes through the classifier)."""
-        if (self.device.type != "cpu" or self.half or type(self).objective is not DreamScene.objective
+        if (not self.use_graphs or self.device.type != "cpu" or self.half
+                or type(self).objective is not DreamScene.objective
                 or (guide is not None and guide[0] != "channel")):
             return None
         return self.graphs.get(self.model, layer, wait=self.wait_for_graphs)
 
+    def gradient_engine(self) -> str:
+        """What computed the last step's gradient: "onnxruntime" or "torch"."""
+        return self._engine
+
     def gradient(self, img: torch.Tensor, layer: str, guide) -> tuple[torch.Tensor, torch.Tensor]:
         """(d objective / d img, objective) for `img` (1x3xhxw, detached)."""
         graph = self._graph_for(layer, guide)
+        self._engine = "torch" if graph is None else "onnxruntime"
         if graph is not None:
             grad, self._act, loss = graph(img, guide[1] if guide is not None else None)
             return grad, loss
