@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
@@ -309,12 +310,17 @@ def wanted() -> bool:
 
 class GradientGraphs:
     """Gradient graphs per (network, layer), built in a background thread the first time one
-    is asked for (about 60 ms), so a layer change never stalls the show; until it is ready,
-    and for good if it can not be built, the caller falls back to torch's autograd."""
+    is asked for (5-265 ms, deeper layers longer), so a layer change never stalls the show;
+    until it is ready, and for good if it can not be built, the caller falls back to torch's
+    autograd. The KEEP most recently used are kept: a graph holds its layers' weights, and all
+    17 of Lite0's together took 312 MB (a performer stepping through every layer would keep
+    them all)."""
+
+    KEEP = 4
 
     def __init__(self):
         # keyed by the network itself (not its id, which a later network could reuse)
-        self._ready: dict[tuple[torch.nn.Module, str], OnnxDreamGradient | None] = {}
+        self._ready: OrderedDict[tuple[torch.nn.Module, str], OnnxDreamGradient | None] = OrderedDict()
         self._building: dict[tuple[torch.nn.Module, str], Future] = {}
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
@@ -337,6 +343,7 @@ class GradientGraphs:
     def get(self, model: torch.nn.Module, layer: str, wait: bool = False) -> OnnxDreamGradient | None:
         key = (model, layer)
         if key in self._ready:
+            self._ready.move_to_end(key)
             return self._ready[key]
         if not wanted() or not supported(model):
             self._ready[key] = None
@@ -357,4 +364,7 @@ class GradientGraphs:
             log.warning("the dream's ONNX Runtime gradient could not be built (%s); it stays on "
                         "torch's autograd", e)
             self._ready[key] = None
-        return self._ready[key]
+        graph = self._ready[key]
+        while len(self._ready) > self.KEEP:
+            self._ready.popitem(last=False)
+        return graph

@@ -116,3 +116,14 @@ def test_the_classifier_gives_the_networks_logits(lite0, cat, to_x):
         ours = classifier(x)
         assert ours.shape == (1, 1000) and float((ours - theirs).abs().max()) < 1e-3
         assert int(ours.argmax()) == int(theirs.argmax())
+
+
+def test_only_the_most_recently_used_graphs_are_kept(lite0):
+    graphs = GradientGraphs()
+    layers = [f"blocks.{i}" for i in range(GradientGraphs.KEEP + 2)]
+    for layer in layers:
+        assert graphs.get(lite0, layer, wait=True) is not None
+        graphs.get(lite0, layers[0], wait=True)  # used every time: stays
+    kept = [layer for (_, layer) in graphs._ready]
+    assert len(kept) == GradientGraphs.KEEP and layers[0] in kept and layers[1] not in kept
+    assert graphs.get(lite0, layers[1], wait=True).layer == layers[1]  # built again when asked
