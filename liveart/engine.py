@@ -70,6 +70,10 @@ class Engine:
         self.load_notice: str | None = None  # a scene file's new version refused, and why
         self.scene_spec = scene.name  # what --scene / /liveart/scene asked for last
         self._last_input: tuple | None = None  # (source frame key, image, tensor): see _input
+        self._input_lock = threading.Lock()  # _input runs in the tick and in the compose thread
+        # running (start() / run_frames): a camera frame that arrives while the scene runs is
+        # resized and uploaded then, in the source's thread, so the next tick finds it ready
+        self.prefetch_input = True
         self._composer: ThreadPoolExecutor | None = None
         self._composing: Future | None = None
         # CUDA: upscale and add on the device, one download; CPU: OpenCV on the host
@@ -136,19 +140,37 @@ class Engine:
         self._composing = self._composer.submit(self._compose_and_emit, image, change, level)
         return self._composing
 
+    def _frame_arrived(self, frame) -> None:
+        """The source's hook, in its own thread: convert the new frame now, while the scene runs,
+        so the next tick finds it ready instead of resizing and uploading it itself."""
+        if self.dark or self.frozen:
+            return
+        try:
+            self._input(frame)
+        except Exception:  # noqa: BLE001 - the tick converts it again, and says what is wrong
+            log.debug("converting a frame ahead failed", exc_info=True)
+
+    def _hook_source(self, on: bool) -> None:
+        if on and self.prefetch_input:
+            self.source.on_frame = self._frame_arrived
+        elif getattr(self.source, "on_frame", None) == self._frame_arrived:
+            self.source.on_frame = None
+
     def _input(self, frame) -> tuple[np.ndarray, torch.Tensor]:
         """The frame at the output size and as the scene's tensor; converted once per source
         frame (a 30 fps camera under a faster loop hands out each frame more than once, and
         scenes never change their input in place)."""
         key = (id(self.source), frame.seq, self.size, self.output_size, self.device)
-        if self._last_input is not None and self._last_input[0] == key:
-            return self._last_input[1], self._last_input[2]
-        image = frame.image
-        if self.output_size and (image.shape[1], image.shape[0]) != self.output_size:
-            image = cv2.resize(image, self.output_size, interpolation=cv2.INTER_AREA)
-        x = to_tensor(image, self.size, self.device)
-        self._last_input = (key, image, x)
-        return image, x
+        with self._input_lock:
+            last = self._last_input
+            if last is not None and last[0] == key:
+                return last[1], last[2]
+            image = frame.image
+            if self.output_size and (image.shape[1], image.shape[0]) != self.output_size:
+                image = cv2.resize(image, self.output_size, interpolation=cv2.INTER_AREA)
+            x = to_tensor(image, self.size, self.device)
+            self._last_input = (key, image, x)
+            return image, x
 
     def _compose_and_emit(self, image: np.ndarray, change: torch.Tensor, level: float) -> Output:
         t3 = time.perf_counter()
@@ -290,6 +312,13 @@ class Engine:
             self._composer.shutdown(wait=True)
 
     def _run(self) -> None:
+        self._hook_source(True)
+        try:
+            self._run_ticks()
+        finally:
+            self._hook_source(False)
+
+    def _run_ticks(self) -> None:
         while not self._stop.is_set():
             for hook in self.loop_hooks:
                 hook()
@@ -317,6 +346,7 @@ class Engine:
         (every output emitted when it returns)."""
         end = None if seconds is None else time.monotonic() + seconds
         outputs = self.stats.frames  # emitted, plus the one whose compose is in flight
+        self._hook_source(True)
         try:
             while not self._stop.is_set():
                 for hook in self.loop_hooks:
@@ -332,6 +362,7 @@ class Engine:
                 if self.dark:
                     self._stop.wait(DARK_TICK_S)
         finally:
+            self._hook_source(False)
             self.wait_composed()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -35,6 +36,8 @@ class Source:
         self._seq = 0
         self._pub_lock = threading.Lock()  # a source may publish from two threads (camera + stand-in)
         self._paused = threading.Event()
+        # called with each new frame, in the publishing thread (the engine converts it ahead)
+        self.on_frame: Callable[[Frame], None] | None = None
 
     def start(self) -> "Source":
         self._thread = threading.Thread(target=self._run, name=f"source-{self.name}", daemon=True)
@@ -65,7 +68,11 @@ class Source:
     def _publish(self, image: np.ndarray) -> None:
         with self._pub_lock:
             self._seq += 1
-            self.slot.put(Frame(image, self._seq, time.monotonic()))
+            frame = Frame(image, self._seq, time.monotonic())
+            self.slot.put(frame)
+        hook = self.on_frame
+        if hook is not None:
+            hook(frame)
 
     def _run(self) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
