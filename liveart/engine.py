@@ -142,13 +142,14 @@ class Engine:
 
     def _frame_arrived(self, frame) -> None:
         """The source's hook, in its own thread: convert the new frame now, while the scene runs,
-        so the next tick finds it ready instead of resizing and uploading it itself."""
+        so the next tick finds it ready instead of resizing and uploading it itself, and let
+        the scene do its own work on it ahead (Scene.frame_arrived)."""
         if self.dark or self.frozen:
             return
         try:
-            self._input(frame)
-        except Exception:  # noqa: BLE001 - the tick converts it again, and says what is wrong
-            log.debug("converting a frame ahead failed", exc_info=True)
+            self.scene.frame_arrived(self._input(frame)[1])
+        except Exception:  # noqa: BLE001 - the tick does it again, and says what is wrong
+            log.debug("preparing a frame ahead failed", exc_info=True)
 
     def _hook_source(self, on: bool) -> None:
         if on and self.prefetch_input:

@@ -5,6 +5,8 @@ a CPU; it runs on the small frames the scene already has, never at full resoluti
 """
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
 import torch
@@ -31,9 +33,35 @@ class MotionFollower:
         self._last: torch.Tensor | None = None  # the frame tensor of the last update
         self._grid: torch.Tensor | None = None
         self._base: torch.Tensor | None = None
+        # ahead(): frames as they arrive, in the source's thread, with their own DIS instance
+        self._ahead_dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
+        self._ahead_lock = threading.Lock()
+        self._arrived: tuple | None = None  # (frame, grey) of the newest frame seen ahead
+        self._ahead: tuple | None = None  # (previous frame, frame, grey, flow between them)
+        self._working: tuple | None = None  # (frame, Event set when its flow is in _ahead)
 
     def reset(self) -> None:
         self._prev, self._grid, self._last = None, None, None
+
+    def ahead(self, frame: torch.Tensor) -> None:
+        """A new camera frame as it arrives (another thread, while a tick runs): its grey and
+        its flow from the frame that arrived before it, so that update(frame) finds them ready
+        when the previous frame is also the one the last tick saw (the loop keeps up with the
+        camera); otherwise update() computes them itself, as it would anyway."""
+        done = threading.Event()
+        with self._ahead_lock:
+            self._working = (frame, done)
+        try:
+            gray = to_gray(frame)
+            with self._ahead_lock:
+                before, self._arrived = self._arrived, (frame, gray)
+            if before is None or before[1].shape != gray.shape:
+                return
+            flow = self._ahead_dis.calc(gray, before[1], None)  # DIS keeps nothing between calls
+            with self._ahead_lock:
+                self._ahead = (before[0], frame, gray, flow)
+        finally:
+            done.set()
 
     def update(self, frame: torch.Tensor) -> None:
         """Estimate the motion from the previous frame to `frame` (call once per tick)."""
@@ -42,13 +70,23 @@ class MotionFollower:
             # nothing moved, and warping by a flow of ~0 would only soften what is carried
             self._grid = None
             return
-        self._last = frame
-        gray = to_gray(frame)
-        if self._prev is None or self._prev.shape != gray.shape:
-            self._prev, self._grid = gray, None
-            return
-        # flow from the current frame back to the previous: cur(p) ~ prev(p + flow(p))
-        flow = self._dis.calc(gray, self._prev, None)
+        previous, self._last = self._last, frame
+        with self._ahead_lock:
+            working = self._working
+        if working is not None and working[0] is frame:
+            working[1].wait(0.05)  # under way: waiting costs less than doing it again
+        with self._ahead_lock:
+            ahead = self._ahead
+        if (ahead is not None and ahead[1] is frame and ahead[0] is previous
+                and self._prev is not None):
+            gray, flow = ahead[2], ahead[3]  # computed as the frame arrived: the same numbers
+        else:
+            gray = to_gray(frame)
+            if self._prev is None or self._prev.shape != gray.shape:
+                self._prev, self._grid = gray, None
+                return
+            # flow from the current frame back to the previous: cur(p) ~ prev(p + flow(p))
+            flow = self._dis.calc(gray, self._prev, None)
         self._prev = gray
         h, w = gray.shape
         if self._base is None or self._base.shape[1:3] != (h, w) or self._base.device != frame.device:

@@ -158,3 +158,15 @@ def test_a_frame_is_converted_when_it_arrives_while_the_show_runs(monkeypatch):
     engine._hook_source(False)
     engine._hook_source(True)
     assert source.on_frame is None  # switched off
+
+
+def test_the_dream_works_its_flow_out_as_frames_arrive(source):
+    from liveart.scenes.dream import DreamScene
+    from tests.test_flow import CountingDIS
+
+    scene = DreamScene(CPU)
+    inline = scene.motion._dis = CountingDIS(scene.motion._dis)
+    ahead = scene.motion._ahead_dis = CountingDIS(scene.motion._ahead_dis)
+    engine = Engine(source, scene, ParamStore(), CPU, (64, 36))
+    engine.run_frames(seconds=2.0)  # a tick of a few ms on a 30 fps camera: it keeps up
+    assert ahead.calls >= 10 and inline.calls <= 2, (ahead.calls, inline.calls)

@@ -58,3 +58,47 @@ def test_grey_is_the_same_from_channels_last_and_from_plain_frames():
     x = torch.rand(1, 3, 72, 128).contiguous(memory_format=torch.channels_last)
     assert np.array_equal(to_gray(x), to_gray(x.contiguous()))
     assert to_gray(x).dtype == np.uint8 and to_gray(x).shape == (72, 128)
+
+
+class CountingDIS:
+    """Wraps a DIS instance and counts its calls."""
+
+    def __init__(self, dis):
+        self.dis, self.calls = dis, 0
+
+    def calc(self, *args):
+        self.calls += 1
+        return self.dis.calc(*args)
+
+
+def _frames(cat, to_x, n=4):
+    return [to_x(cat[40:184, 40 + 5 * i:296 + 5 * i]) for i in range(n)]  # a pan, 5 px a frame
+
+
+def test_flow_worked_out_as_frames_arrive_is_the_flow_the_tick_would_work_out(cat, to_x):
+    frames = _frames(cat, to_x)
+    inline, ahead = MotionFollower(), MotionFollower()
+    ahead._dis = CountingDIS(ahead._dis)
+    carried = frames[0] * 0.5
+    for frame in frames:
+        ahead.ahead(frame)  # the source's thread, before the tick takes the frame
+        inline.update(frame)
+        ahead.update(frame)
+        assert torch.equal(inline.warp(carried), ahead.warp(carried))
+    assert ahead._grid is not None and ahead._dis.calls == 0  # all of it done ahead
+
+
+def test_a_frame_the_loop_skipped_makes_the_tick_work_the_flow_out_itself(cat, to_x):
+    a, b, c, d = _frames(cat, to_x)
+    inline, ahead = MotionFollower(), MotionFollower()
+    ahead._dis = CountingDIS(ahead._dis)
+    for frame in (a, b, c, d):
+        ahead.ahead(frame)
+        if frame is b:
+            continue  # the loop was slower than the camera: b arrived and went unseen
+        inline.update(frame)
+        ahead.update(frame)
+        assert (inline._grid is None) == (ahead._grid is None)
+        if inline._grid is not None:
+            assert torch.equal(inline._grid, ahead._grid)
+    assert ahead._dis.calls == 1  # a -> c in line; c -> d had been done ahead

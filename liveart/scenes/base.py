@@ -30,6 +30,11 @@ class Scene:
     def prepare(self, snap: Snapshot) -> None:
         """Before the show: load what the starting parameters need; UserError if it can't."""
 
+    def frame_arrived(self, frame: torch.Tensor) -> None:
+        """A new camera frame, as a coming tick will get it, as it arrives: called in the
+        source's thread, possibly while a tick runs, so work that depends on the frame alone
+        can be done ahead. It must not touch what process() uses without a lock."""
+
     def reset(self) -> None:
         pass
 

@@ -47,6 +47,9 @@ class ChainScene(Scene):
         for scene in self.scenes:
             scene.prepare(snap)
 
+    def frame_arrived(self, frame: torch.Tensor) -> None:
+        self.scenes[0].frame_arrived(frame)  # only the first stage sees the camera
+
     def reset(self) -> None:
         for scene in self.scenes:
             scene.reset()

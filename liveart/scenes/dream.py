@@ -88,6 +88,7 @@ class DreamScene(Scene):
         self.wait_for_graphs = False  # render(): use the graph from the first step
         self.use_graphs = True  # False: torch's autograd (`liveart bench --compare autograd`)
         self.motion = MotionFollower()
+        self._following = False  # dream.follow as of the last tick (frame_arrived)
         self.rng = random.Random(seed)
         self.tick = 0
         self._labels: list[tuple[str, float]] = []
@@ -237,12 +238,17 @@ class DreamScene(Scene):
         return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection",
                              align_corners=False)
 
+    def frame_arrived(self, frame: torch.Tensor) -> None:
+        if self._following:  # the optical flow, ahead of the tick (MotionFollower.ahead)
+            self.motion.ahead(frame)
+
     def _start(self, frame: torch.Tensor, snap: Snapshot) -> torch.Tensor:
         """The image this tick dreams on: the frame plus what carries over from the last."""
         if snap.fired("dream.reset") or (self.prev_out is not None
                                          and self.prev_out.shape != frame.shape):
             self.reset()
-        if snap["dream.follow"]:
+        self._following = snap["dream.follow"]
+        if self._following:
             self.motion.update(frame)
         follow = self.motion.warp if snap["dream.follow"] else (lambda t: t)
         start = frame
