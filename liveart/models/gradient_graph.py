@@ -190,6 +190,8 @@ def build_graph(model: EfficientNetLite0, layer: str):
     def accumulate(name: str, grad: str) -> None:
         grads[name] = g.op("Add", grads[name], grad) if name in grads else grad
 
+    made_by = {entry[3]: entry for entry in tape if entry[0] == "conv"}
+    done: set[str] = set()  # outputs whose adjoint was taken together with the next layer's
     for entry in reversed(tape):
         if entry[0] == "add":
             _, branch, skip, total = entry
@@ -198,10 +200,19 @@ def build_graph(model: EfficientNetLite0, layer: str):
             accumulate(skip, grad)
             continue
         _, layer, x_in, y_out, relu6 = entry
+        if y_out in done:
+            continue
         grad = grads.pop(y_out)
-        if relu6:  # [0 < z < 6] from the clipped output (z > 0 iff the pre-activation is)
-            inside = g.op("And", g.op("Greater", y_out, g.const(0.0)), g.op("Less", y_out, g.const(6.0)))
-            grad = g.op("Mul", grad, g.op("Cast", inside, to=TensorProto.FLOAT))
+        if relu6:
+            grad = _relu6_adjoint(g, y_out, grad)
+        expand = made_by.get(x_in)
+        if layer.stride == 2 and layer.depthwise and expand is not None and expand[1].kernel == 1:
+            # the expansion before a strided depthwise conv: both adjoints at once, so that the
+            # strided one's four phases are interleaved after the expansion's adjoint, at its
+            # few input channels (16-40) rather than its many outputs (96-240)
+            accumulate(expand[2], _expand_stride2_adjoint(g, expand[1], layer, expand[2], grad))
+            done.add(x_in)
+            continue
         accumulate(x_in, _conv_adjoint(g, layer, x_in, grad))
     g.op("Mul", grads.pop(normalised), g.const(1.0 / model.STD), name="grad")
     return _model(g, f"lite0_dream_gradient_{layer}",
@@ -217,6 +228,51 @@ class _Conv:
         self.bias = module.bias.detach().cpu().float().numpy()
         self.kernel, self.stride, self.groups = module.kernel_size[0], module.stride[0], module.groups
         self.depthwise = self.groups > 1
+
+
+def _relu6_adjoint(g: _Graph, z: str, grad: str) -> str:
+    """grad * [0 < z < 6], from ReLU6's output z (z > 0 exactly when its input is)."""
+    from onnx import TensorProto
+
+    inside = g.op("And", g.op("Greater", z, g.const(0.0)), g.op("Less", z, g.const(6.0)))
+    return g.op("Mul", grad, g.op("Cast", inside, to=TensorProto.FLOAT))
+
+
+def _same_lead(g: _Graph, x: str, k: int) -> tuple[str, str]:
+    """(the input's spatial size, the pixels TF's SAME padding put in front of it) for a
+    stride-2 conv of kernel k: (k - 2 + n % 2) // 2."""
+    n = g.op("Slice", g.op("Shape", x), g.const([2], np.int64), g.const([4], np.int64))
+    lead = g.op("Div", g.op("Add", g.op("Mod", n, g.const([2, 2], np.int64)), g.const([k - 2] * 2, np.int64)),
+                g.const([2, 2], np.int64))
+    return n, lead
+
+
+def _expand_stride2_adjoint(g: _Graph, expand: _Conv, dw: _Conv, x: str, grad: str) -> str:
+    """The adjoint of x -> ReLU6(expand(x)) -> dw (stride 2), applied to `grad` (already through
+    dw's ReLU6): the transposed dw conv's four phases P_r stay apart; each is masked by the
+    expansion's ReLU6 at the same pixels, recomputed from the matching phase X_r of x (x padded
+    by the SAME lead, every other row/column from r), and taken through the expansion's adjoint
+    as one batch of four; then the phases are interleaved, at x's channels, and cropped."""
+    size = (dw.kernel + 1) // 2
+    phases = [g.op("Conv", grad, g.const(kern), kernel_shape=[size, size], pads=[size - 1] * 4,
+                   group=dw.groups) for kern in _phase_kernels(dw.weight, True)]
+    n, lead = _same_lead(g, x, dw.kernel)
+    m = g.op("Slice", g.op("Shape", phases[0]), g.const([2], np.int64), g.const([4], np.int64))
+    back = g.op("Sub", g.op("Sub", g.op("Mul", m, g.const([2, 2], np.int64)), n), lead)
+    zero2 = g.const([0, 0], np.int64)
+    padded = g.op("Pad", x, g.op("Concat", zero2, lead, zero2, back, axis=0))  # x[f - lead], 2m long
+    big = g.const([1 << 30] * 2, np.int64)
+    parts = [g.op("Slice", padded, g.const([ry, rx], np.int64), big, g.const([2, 3], np.int64),
+                  g.const([2, 2], np.int64)) for ry in (0, 1) for rx in (0, 1)]
+    z = g.op("Conv", g.op("Concat", *parts, axis=0), g.const(expand.weight), g.const(expand.bias),
+             kernel_shape=[1, 1])
+    z = g.op("Clip", z, g.const(0.0), g.const(6.0))
+    masked = _relu6_adjoint(g, z, g.op("Concat", *phases, axis=0))
+    back_x = g.op("Conv", masked, g.const(expand.weight[:, :, 0, 0].T[:, :, None, None]), kernel_shape=[1, 1])
+    # batch of 4 phases -> channels (2 ry + rx) * C + c -> pixel (2q + ry, 2p + rx)
+    stacked = g.op("Reshape", back_x, g.const([1, -1, 0, 0], np.int64))
+    full = g.op("DepthToSpace", stacked, blocksize=2, mode="DCR")
+    return g.op("Slice", full, lead, g.op("Add", lead, n), g.const([2, 3], np.int64))
 
 
 def _conv_adjoint(g: _Graph, layer: _Conv, x_in: str, grad: str) -> str:
@@ -239,10 +295,7 @@ def _conv_adjoint(g: _Graph, layer: _Conv, x_in: str, grad: str) -> str:
                        pads=[size - 1] * 4)
     # channel (2 ry + rx) * C + c -> pixel (2q + ry, 2p + rx) of channel c
     full = g.op("DepthToSpace", stacked, blocksize=2, mode="DCR")
-    # crop to the input: SAME put (k - 2 + n % 2) // 2 pixels in front of an input of size n
-    n = g.op("Slice", g.op("Shape", x_in), g.const([2], np.int64), g.const([4], np.int64))
-    lead = g.op("Div", g.op("Add", g.op("Mod", n, g.const([2, 2], np.int64)), g.const([k - 2] * 2, np.int64)),
-                g.const([2, 2], np.int64))
+    n, lead = _same_lead(g, x_in, k)  # crop to the input
     return g.op("Slice", full, lead, g.op("Add", lead, n), g.const([2, 3], np.int64))
 
 
