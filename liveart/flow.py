@@ -37,7 +37,7 @@ class MotionFollower:
         self._ahead_dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST)
         self._ahead_lock = threading.Lock()
         self._arrived: tuple | None = None  # (frame, grey) of the newest frame seen ahead
-        self._ahead: tuple | None = None  # (previous frame, frame, grey, flow between them)
+        self._ahead: tuple | None = None  # (previous frame, frame, grey, grid between them)
         self._working: tuple | None = None  # (frame, Event set when its flow is in _ahead)
 
     def reset(self) -> None:
@@ -45,7 +45,8 @@ class MotionFollower:
 
     def ahead(self, frame: torch.Tensor) -> None:
         """A new camera frame as it arrives (another thread, while a tick runs): its grey and
-        its flow from the frame that arrived before it, so that update(frame) finds them ready
+        its flow (as a sampling grid) from the frame that arrived before it, so that
+        update(frame) finds them ready
         when the previous frame is also the one the last tick saw (the loop keeps up with the
         camera); otherwise update() computes them itself, as it would anyway."""
         done = threading.Event()
@@ -58,8 +59,9 @@ class MotionFollower:
             if before is None or before[1].shape != gray.shape:
                 return
             flow = self._ahead_dis.calc(gray, before[1], None)  # DIS keeps nothing between calls
+            grid = self._grid_of(flow, frame.device)
             with self._ahead_lock:
-                self._ahead = (before[0], frame, gray, flow)
+                self._ahead = (before[0], frame, gray, grid)
         finally:
             done.set()
 
@@ -79,22 +81,27 @@ class MotionFollower:
             ahead = self._ahead
         if (ahead is not None and ahead[1] is frame and ahead[0] is previous
                 and self._prev is not None):
-            gray, flow = ahead[2], ahead[3]  # computed as the frame arrived: the same numbers
-        else:
-            gray = to_gray(frame)
-            if self._prev is None or self._prev.shape != gray.shape:
-                self._prev, self._grid = gray, None
-                return
-            # flow from the current frame back to the previous: cur(p) ~ prev(p + flow(p))
-            flow = self._dis.calc(gray, self._prev, None)
+            self._prev, self._grid = ahead[2], ahead[3]  # done as it arrived: the same numbers
+            return
+        gray = to_gray(frame)
+        if self._prev is None or self._prev.shape != gray.shape:
+            self._prev, self._grid = gray, None
+            return
+        # flow from the current frame back to the previous: cur(p) ~ prev(p + flow(p))
+        flow = self._dis.calc(gray, self._prev, None)
         self._prev = gray
-        h, w = gray.shape
-        if self._base is None or self._base.shape[1:3] != (h, w) or self._base.device != frame.device:
+        self._grid = self._grid_of(flow, frame.device)
+
+    def _grid_of(self, flow: np.ndarray, device: torch.device) -> torch.Tensor:
+        """grid_sample's sampling grid for a DIS flow (h x w x 2 pixels)."""
+        h, w = flow.shape[:2]
+        base = self._base  # shared by update() and ahead(): replaced whole, never changed
+        if base is None or base.shape[1:3] != (h, w) or base.device != device:
             ys, xs = torch.meshgrid(torch.linspace(-1 + 1 / h, 1 - 1 / h, h),
                                     torch.linspace(-1 + 1 / w, 1 - 1 / w, w), indexing="ij")
-            self._base = torch.stack((xs, ys), dim=-1)[None].to(frame.device)
-        scale = torch.tensor([2.0 / w, 2.0 / h], device=frame.device)
-        self._grid = self._base + torch.from_numpy(flow).to(frame.device)[None] * scale
+            self._base = base = torch.stack((xs, ys), dim=-1)[None].to(device)
+        scale = torch.tensor([2.0 / w, 2.0 / h], device=device)
+        return base + torch.from_numpy(flow).to(device)[None] * scale
 
     def warp(self, t: torch.Tensor) -> torch.Tensor:
         if self._grid is None or self._grid.shape[1:3] != t.shape[-2:]:
