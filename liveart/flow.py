@@ -39,6 +39,8 @@ class MotionFollower:
         self._arrived: tuple | None = None  # (frame, grey) of the newest frame seen ahead
         self._ahead: tuple | None = None  # (previous frame, frame, grey, grid between them)
         self._working: tuple | None = None  # (frame, Event set when its flow is in _ahead)
+        # a source may publish from two threads (a camera and its stand-in): one at a time here
+        self._one_ahead = threading.Lock()
 
     def reset(self) -> None:
         self._prev, self._grid, self._last = None, None, None
@@ -46,9 +48,13 @@ class MotionFollower:
     def ahead(self, frame: torch.Tensor) -> None:
         """A new camera frame as it arrives (another thread, while a tick runs): its grey and
         its flow (as a sampling grid) from the frame that arrived before it, so that
-        update(frame) finds them ready
-        when the previous frame is also the one the last tick saw (the loop keeps up with the
-        camera); otherwise update() computes them itself, as it would anyway."""
+        update(frame) finds them ready when the previous frame is also the one the last tick
+        saw (the loop keeps up with the camera); otherwise update() computes them itself, as
+        it would anyway."""
+        with self._one_ahead:
+            self._ahead_of(frame)
+
+    def _ahead_of(self, frame: torch.Tensor) -> None:
         done = threading.Event()
         with self._ahead_lock:
             self._working = (frame, done)
