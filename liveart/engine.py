@@ -70,7 +70,7 @@ class Engine:
         self.load_notice: str | None = None  # a scene file's new version refused, and why
         self.scene_spec = scene.name  # what --scene / /liveart/scene asked for last
         self._last_input: tuple | None = None  # (source frame key, image, tensor): see _input
-        self._input_lock = threading.Lock()  # _input runs in the tick and in the compose thread
+        self._input_lock = threading.Lock()  # _input runs in the tick and in the source's thread
         # running (start() / run_frames): a camera frame that arrives while the scene runs is
         # resized and uploaded then, in the source's thread, so the next tick finds it ready
         self.prefetch_input = True
