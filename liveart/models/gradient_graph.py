@@ -11,15 +11,10 @@ of each layer is written here by hand; each is a textbook identity, checked agai
 autograd in tests/models/test_gradient_graph.py (cosine 1.0 to 6 places at every layer, even
 and odd sizes).
 
-Inputs: `image` (1x3xHxW, RGB 0..1, any size), `weights` (1xCx1x1, the objective's weight of
-each channel of the layer), `shift` (the jitter (dy, dx), 0 <= dy < H, 0 <= dx < W) and
-`step_size`. The network sees the image rolled by `shift` (torch.roll's convention). Outputs:
-the gradient with respect to the unrolled image (1x3xHxW), the layer's activation and the
-objective, sum_c weights_c * mean_hw(act_c ** 2) (weights 1/C give the dream's mean squared
-activation, a one-hot the `channel:N` guide), and `stepped`: the whole dream step,
-clip(image + step_size * gradient / mean|gradient|, 0, 1). A step is then one call, instead
-of the dozen small torch operations around it (the rolls there and back, the normalisation,
-the update), each of which costs more in dispatch than in arithmetic at these sizes.
+Inputs: `image` (1x3xHxW, RGB 0..1, any size) and `weights` (1xCx1x1, the objective's weight
+of each channel of the layer). Outputs: the gradient (1x3xHxW), the layer's activation and the
+objective, sum_c weights_c * mean_hw(act_c ** 2): weights 1/C give the dream's mean squared
+activation, a one-hot the `channel:N` guide.
 
 The adjoints, for a layer y = f(x) and the incoming gradient gy:
 - ReLU6 (fused into the conv before it): gy * [0 < z < 6], from the layer's output z;
@@ -112,9 +107,8 @@ def _phase_kernels(weight: np.ndarray, depthwise: bool) -> list[np.ndarray]:
     return kernels
 
 
-def _forward(g: _Graph, model: EfficientNetLite0, depth: int,
-             image: str = "image") -> tuple[str, str, list[tuple]]:
-    """The forward pass from `image` (a name in the graph) through layer number `depth` of layer_names() (the 16
+def _forward(g: _Graph, model: EfficientNetLite0, depth: int) -> tuple[str, str, list[tuple]]:
+    """The forward pass from `image` through layer number `depth` of layer_names() (the 16
     blocks, then the head): (the normalised input, the layer's output, the tape the backward
     pass walks, in forward order)."""
     tape: list[tuple] = []
@@ -133,7 +127,7 @@ def _forward(g: _Graph, model: EfficientNetLite0, depth: int,
         tape.append(("conv", layer, x, y, relu6))
         return y
 
-    normalised = g.op("Mul", g.op("Sub", image, g.const(model.MEAN)), g.const(1.0 / model.STD))
+    normalised = g.op("Mul", g.op("Sub", "image", g.const(model.MEAN)), g.const(1.0 / model.STD))
     x = conv(normalised, model._conv_stem, True)
     for block in model._blocks[: min(depth, len(model._blocks) - 1) + 1]:
         y = x
@@ -151,11 +145,10 @@ def _forward(g: _Graph, model: EfficientNetLite0, depth: int,
     return normalised, x, tape
 
 
-def _io(name: str, shape, kind: str = "float"):
+def _io(name: str, shape):
     from onnx import TensorProto, helper
 
-    dtype = TensorProto.INT64 if kind == "int64" else TensorProto.FLOAT
-    return helper.make_tensor_value_info(name, dtype, shape)
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
 
 
 def _model(g: _Graph, name: str, inputs: list, outputs: list):
@@ -184,9 +177,7 @@ def build_graph(model: EfficientNetLite0, layer: str):
     if layer not in order:
         raise ValueError(f"EfficientNet-Lite0 has no layer {layer}")
     g = _Graph()
-    size = g.op("Slice", g.op("Shape", "image"), g.const([2], np.int64), g.const([4], np.int64))
-    rolled = _roll(g, "image", g.op("Sub", size, "shift"))
-    normalised, x, tape = _forward(g, model, order.index(layer), rolled)
+    normalised, x, tape = _forward(g, model, order.index(layer))
     act = g.op("Identity", x, name="act")
 
     # the objective and its gradient: d/da sum_c w_c mean_hw(a_c^2) = 2 w_c a / (h w)
@@ -223,29 +214,10 @@ def build_graph(model: EfficientNetLite0, layer: str):
             done.add(x_in)
             continue
         accumulate(x_in, _conv_adjoint(g, layer, x_in, grad))
-    # the normalisation's adjoint, then the jitter's roll taken back
-    grad = _roll(g, g.op("Mul", grads.pop(normalised), g.const(1.0 / model.STD)), "shift", name="grad")
-    # the step: step_size * gradient / mean |gradient| (as DreamScene.step takes it), clipped
-    mean_abs = g.op("ReduceMean", g.op("Abs", grad), keepdims=0)
-    scale = g.op("Div", "step_size", g.op("Add", mean_abs, g.const(1e-8)))
-    g.op("Clip", g.op("Add", "image", g.op("Mul", grad, scale)), g.const(0.0), g.const(1.0), name="stepped")
+    g.op("Mul", grads.pop(normalised), g.const(1.0 / model.STD), name="grad")
     return _model(g, f"lite0_dream_gradient_{layer}",
-                  [_io("image", [1, 3, "H", "W"]), _io("weights", [1, None, 1, 1]),
-                   _io("shift", [2], "int64"), _io("step_size", [])],
-                  [_io("grad", None), _io("act", None), _io("loss", []), _io("stepped", None)])
-
-
-def _roll(g: _Graph, x: str, cut: str, name: str | None = None) -> str:
-    """x rolled on its two spatial axes so that row cut[0] and column cut[1] come first:
-    torch.roll(x, (n - cut)) for a spatial size n, and cut = the shift rolls a shifted image
-    back. A cut of 0 or n leaves x as it is."""
-    end, zero = g.const([1 << 30], np.int64), g.const([0], np.int64)
-    for k, axis in enumerate((2, 3)):
-        at = g.op("Slice", cut, g.const([k], np.int64), g.const([k + 1], np.int64))
-        where = g.const([axis], np.int64)
-        x = g.op("Concat", g.op("Slice", x, at, end, where), g.op("Slice", x, zero, at, where),
-                 axis=axis, name=name if axis == 3 else None)
-    return x
+                  [_io("image", [1, 3, "H", "W"]), _io("weights", [1, None, 1, 1])],
+                  [_io("grad", None), _io("act", None), _io("loss", [])])
 
 
 class _Conv:
@@ -378,23 +350,11 @@ class OnnxDreamGradient:
             self._weights[channel] = w
         return w
 
-    def _feed(self, image: torch.Tensor, channel: int | None, shift: tuple[int, int],
-              step_size: float) -> dict:
-        h, w = image.shape[-2:]
-        return {"image": image.detach().float().contiguous().numpy(), "weights": self.weights(channel),
-                "shift": np.array([shift[0] % h, shift[1] % w], np.int64),
-                "step_size": np.array(step_size, np.float32)}
-
-    def __call__(self, image: torch.Tensor, channel: int | None = None, shift: tuple[int, int] = (0, 0)):
-        """(gradient 1x3xHxW, activation, objective as a 0-d tensor) for `image` (1x3xHxW) as
-        the network sees it rolled by `shift` (dy, dx); the gradient is the unrolled image's."""
-        grad, act, loss = self.session.run(["grad", "act", "loss"], self._feed(image, channel, shift, 0.0))
+    def __call__(self, image: torch.Tensor, channel: int | None = None):
+        """(gradient 1x3xHxW, activation, objective as a 0-d tensor) for `image` (1x3xHxW)."""
+        feed = {"image": image.detach().float().contiguous().numpy(), "weights": self.weights(channel)}
+        grad, act, loss = self.session.run(None, feed)
         return torch.from_numpy(grad), torch.from_numpy(act), torch.from_numpy(np.asarray(loss))
-
-    def step(self, image: torch.Tensor, channel: int | None, shift: tuple[int, int], step_size: float):
-        """(the stepped image, activation, objective): one whole dream step on `image`."""
-        out, act, loss = self.session.run(["stepped", "act", "loss"], self._feed(image, channel, shift, step_size))
-        return torch.from_numpy(out), torch.from_numpy(act), torch.from_numpy(np.asarray(loss))
 
 
 def wanted() -> bool:

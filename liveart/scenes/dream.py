@@ -41,14 +41,10 @@ class GaussianBlur:
     def __init__(self):
         self._cache: dict[tuple, torch.Tensor] = {}
 
-    @staticmethod
-    def is_identity(sigma: float) -> bool:
-        return round(sigma, 2) < 0.1
-
     def __call__(self, x: torch.Tensor, sigma: float) -> torch.Tensor:
-        if self.is_identity(sigma):
-            return x
         sigma = round(sigma, 2)
+        if sigma < 0.1:
+            return x
         key = (sigma, x.device, x.dtype)
         k = self._cache.get(key)
         if k is None:
@@ -199,21 +195,16 @@ class DreamScene(Scene):
         """What computed the last step's gradient: "onnxruntime" or "torch"."""
         return self._engine
 
-    def gradient(self, img: torch.Tensor, layer: str, guide,
-                 shift: tuple[int, int] = (0, 0)) -> tuple[torch.Tensor, torch.Tensor]:
-        """(d objective / d img, objective) for `img` (1x3xhxw, detached) as the network sees
-        it rolled by `shift` (dy, dx, the jitter): the gradient is the unrolled image's."""
+    def gradient(self, img: torch.Tensor, layer: str, guide) -> tuple[torch.Tensor, torch.Tensor]:
+        """(d objective / d img, objective) for `img` (1x3xhxw, detached)."""
         graph = self._graph_for(layer, guide)
         self._engine = "torch" if graph is None else "onnxruntime"
         if graph is not None:
-            grad, self._act, loss = graph(img, guide[1] if guide is not None else None, shift)
+            grad, self._act, loss = graph(img, guide[1] if guide is not None else None)
             return grad, loss
-        rolled = torch.roll(img, shifts=shift, dims=(2, 3)) if any(shift) else img
-        rolled = rolled.detach().requires_grad_(True)
-        loss = self.objective(rolled, layer, guide)
-        (grad,) = torch.autograd.grad(loss, rolled)
-        if any(shift):  # the gradient is with respect to the shifted image: shift it back
-            grad = torch.roll(grad, shifts=(-shift[0], -shift[1]), dims=(2, 3))
+        img = img.detach().requires_grad_(True)
+        loss = self.objective(img, layer, guide)
+        (grad,) = torch.autograd.grad(loss, img)
         return grad, loss.detach()
 
     def step(self, img: torch.Tensor, snap: Snapshot) -> torch.Tensor:
@@ -221,20 +212,14 @@ class DreamScene(Scene):
         h, w = img.shape[-2:]
         j = min(int(snap["dream.jitter"]), h // 4, w // 4)
         ox, oy = (self.rng.randint(-j, j), self.rng.randint(-j, j)) if j else (0, 0)
-        shift = (oy, ox)
         img = img.detach()
-        layer, guide = self._layer(snap), self._guide_for(snap["dream.guide"])
-        if self.blur.is_identity(snap["dream.smooth"]):
-            graph = self._graph_for(layer, guide)
-            if graph is not None:  # the whole step in one ONNX Runtime call
-                self._engine = "onnxruntime"
-                out, self._act, self.last_energy = graph.step(
-                    img, guide[1] if guide is not None else None, shift, snap["dream.step_size"])
-                return out
-        grad, self.last_energy = self.gradient(img, layer, guide, shift)
+        shifted = torch.roll(img, shifts=(oy, ox), dims=(2, 3)) if j else img
+        grad, self.last_energy = self.gradient(shifted, self._layer(snap), self._guide_for(snap["dream.guide"]))
+        if j:  # the gradient is with respect to the shifted image: shift it back
+            grad = torch.roll(grad, shifts=(-oy, -ox), dims=(2, 3))
         grad = self.blur(grad, snap["dream.smooth"])
         scale = snap["dream.step_size"] / (grad.abs().mean() + 1e-8)
-        return (img + grad * scale).clamp_(0.0, 1.0)
+        return (img.detach() + grad * scale).clamp_(0.0, 1.0)
 
     # -- feedback transform ------------------------------------------------------------------
     def warp(self, x: torch.Tensor, snap: Snapshot) -> torch.Tensor:
