@@ -38,23 +38,15 @@ def novelty_between(cur: np.ndarray, energy: float, prev: "ActivationSummary | N
 
 def summarize(act: torch.Tensor, prev: ActivationSummary | None,
               labels=None, top_k: int = TOP_K) -> ActivationSummary:
-    """`act`: the 1xCxhxw activation of the layer (detached). Cheap: two means, one download
-    (on a GPU; on the CPU, numpy reads the tensor in place)."""
-    if act.device.type == "cpu":
-        # numpy on the host: no torch dispatch (each op of which may wait for the interpreter
-        # lock behind the show's other threads) for a few thousand numbers
-        e = np.square(act.detach()[0].float().numpy())
+    """`act`: the 1xCxhxw activation of the layer (detached). Cheap: two means, one download."""
+    with torch.no_grad():
+        a = act.detach()[0].float()
+        e = a * a
         c, h, w = e.shape
-        ch_np, sp = e.mean(axis=(1, 2)), e.mean(axis=0)
-    else:
-        with torch.no_grad():
-            a = act.detach()[0].float()
-            e = a * a
-            c, h, w = e.shape
-            ch = e.mean(dim=(1, 2))
-            spatial = e.mean(dim=0).flatten()
-            host = torch.cat((ch, spatial)).cpu().numpy().astype(np.float32, copy=False)
-        ch_np, sp = host[:c].copy(), host[c:].reshape(h, w)
+        ch = e.mean(dim=(1, 2))
+        spatial = e.mean(dim=0).flatten()
+        host = torch.cat((ch, spatial)).cpu().numpy().astype(np.float32, copy=False)
+    ch_np, sp = host[:c].copy(), host[c:].reshape(h, w)
     energy = float(ch_np.mean())
     k = min(top_k, c)
     top = np.argpartition(-ch_np, k - 1)[:k]
