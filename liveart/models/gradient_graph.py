@@ -26,11 +26,16 @@ The adjoints, for a layer y = f(x) and the incoming gradient gy:
   padding's leading pad, which depends on the input's parity (so the graph takes any size);
 - the residual add: the gradient goes to both branches and adds up where they meet;
 - the input normalisation (x - mean) / std: gy / std.
+
+ONNX Runtime runs the convolutions in its blocked layout; the masks' element-wise operators are
+then made to run in that layout too (liveart/models/blocked_masks.py), checked against ONNX
+Runtime's own plan before the session is used.
 """
 from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -299,7 +304,7 @@ def _conv_adjoint(g: _Graph, layer: _Conv, x_in: str, grad: str) -> str:
     return g.op("Slice", full, lead, g.op("Add", lead, n), g.const([2, 3], np.int64))
 
 
-def _session(onnx_model, threads: int | None = None):
+def _options(threads: int | None):
     import onnxruntime as ort
 
     options = ort.SessionOptions()
@@ -309,7 +314,55 @@ def _session(onnx_model, threads: int | None = None):
     # like OMP_WAIT_POLICY=PASSIVE for torch (liveart/cpu_threads.py): never spin
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
-    return ort.InferenceSession(onnx_model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return options
+
+
+def _session(onnx_model, threads: int | None = None):
+    import onnxruntime as ort
+
+    return ort.InferenceSession(onnx_model.SerializeToString(), _options(threads),
+                                providers=["CPUExecutionProvider"])
+
+
+def _gradient_session(onnx_model, channels: int, threads: int | None = None):
+    """(the gradient graph's session, whether its ReLU6 masks run in the blocked layout): they
+    do (liveart/models/blocked_masks.py) where the rewrite applies and gives the gradient
+    ONNX Runtime's own plan gives; that plan runs otherwise."""
+    import onnx
+    import onnxruntime as ort
+
+    from .blocked_masks import keep_masks_blocked
+
+    with tempfile.TemporaryDirectory(prefix="liveart-graph-") as folder:
+        options = _options(threads)
+        options.optimized_model_filepath = os.path.join(folder, "optimized.onnx")
+        planned = ort.InferenceSession(onnx_model.SerializeToString(), options,
+                                       providers=["CPUExecutionProvider"])
+        try:
+            optimized = onnx.load(options.optimized_model_filepath)
+            if not keep_masks_blocked(optimized.graph):
+                return planned, False
+            options = _options(threads)
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+            rewritten = ort.InferenceSession(optimized.SerializeToString(), options,
+                                             providers=["CPUExecutionProvider"])
+        except Exception as e:  # noqa: BLE001 - the plain plan is as right, only slower
+            log.info("the gradient's masks stay in ONNX Runtime's plan (%s)", e)
+            return planned, False
+    if not _same_gradient(planned, rewritten, channels):
+        log.info("the gradient's rewritten masks disagreed with ONNX Runtime's plan; using that")
+        return planned, False
+    return rewritten, True
+
+
+def _same_gradient(a, b, channels: int) -> bool:
+    """Whether two sessions of one gradient graph agree on a test image (of odd sizes, for
+    the stride-2 adjoints' other parity), to a rounding error."""
+    feed = {"image": np.random.default_rng(0).random((1, 3, 75, 101), dtype=np.float32),
+            "weights": np.full((1, channels, 1, 1), 1.0 / channels, np.float32)}
+    ga, gb = (session.run(["grad"], feed)[0] for session in (a, b))
+    scale = float(np.abs(ga).max())
+    return bool(np.isfinite(gb).all() and scale > 0 and np.abs(ga - gb).max() <= 1e-4 * scale)
 
 
 class OnnxClassifier:
@@ -328,8 +381,9 @@ class OnnxDreamGradient:
 
     def __init__(self, model: EfficientNetLite0, layer: str, threads: int | None = None):
         self.layer = layer
-        self.session = _session(build_graph(model, layer), threads)
         self.channels = self.channels_of(model, layer)
+        self.session, self.blocked_masks = _gradient_session(build_graph(model, layer), self.channels,
+                                                             threads)
         self._weights: dict[int | None, np.ndarray] = {}
 
     @staticmethod
