@@ -30,6 +30,7 @@ from ..models.gradient_graph import GradientGraphs
 from ..music.summary import summarize
 from ..params import Snapshot
 from ..params.dream import DEFAULT_MODEL, parse_guide  # noqa: F401  (parse_guide: re-exported)
+from ..resample import resize
 from .base import Scene
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,8 @@ class DreamScene(Scene):
         self._engine = "torch"  # what computed the last gradient (gradient_engine())
         self._act = None  # the layer's activation in the last step, for the music summary
         self.summary = None  # ActivationSummary of the last tick (liveart.music)
+        self._summary_pool: ThreadPoolExecutor | None = None
+        self._summarizing: Future | None = None
         self.reset()
 
     # -- the network ---------------------------------------------------------------------------
@@ -218,8 +221,12 @@ class DreamScene(Scene):
         if j:  # the gradient is with respect to the shifted image: shift it back
             grad = torch.roll(grad, shifts=(-oy, -ox), dims=(2, 3))
         grad = self.blur(grad, snap["dream.smooth"])
-        scale = snap["dream.step_size"] / (grad.abs().mean() + 1e-8)
-        return (img.detach() + grad * scale).clamp_(0.0, 1.0)
+        # step_size / (mean |grad| + 1e-8), in two operations rather than four (one pass for
+        # the norm), without reading the value back (no device sync on a GPU)
+        n = grad.numel()
+        l1 = torch.linalg.vector_norm(grad, 1, dtype=torch.float32)
+        scale = (snap["dream.step_size"] * n) / (l1 + 1e-8 * n)
+        return torch.addcmul(img, grad, scale).clamp_(0.0, 1.0)
 
     # -- feedback transform ------------------------------------------------------------------
     def warp(self, x: torch.Tensor, snap: Snapshot) -> torch.Tensor:
@@ -253,14 +260,15 @@ class DreamScene(Scene):
         follow = self.motion.warp if snap["dream.follow"] else (lambda t: t)
         start = frame
         if self.detail is not None and snap["dream.persist"] > 0:
-            start = start + snap["dream.persist"] * self.warp(follow(self.detail), snap)
+            start = torch.add(start, self.warp(follow(self.detail), snap), alpha=snap["dream.persist"])
         if self.prev_out is not None and snap["dream.feedback"] > 0:
             start = torch.lerp(start, self.warp(follow(self.prev_out), snap), snap["dream.feedback"])
         return start.clamp(0.0, 1.0)
 
-    def _finish(self, frame: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    def _finish(self, frame: torch.Tensor, out: torch.Tensor, wait: bool = False) -> torch.Tensor:
         if self._act is not None:  # publish what the last step heard (no extra forward pass)
-            self.summary, self._act = summarize(self._act, self.summary, self._labels), None
+            self._publish_summary(self._act, wait)
+            self._act = None
         if not all_finite(out):  # a NaN would otherwise live forever in feedback
             log.warning("dream state went non-finite; reset")
             self.reset()
@@ -268,6 +276,32 @@ class DreamScene(Scene):
         self.prev_out = out
         self.detail = out - frame
         return out
+
+    def _publish_summary(self, act: torch.Tensor, wait: bool) -> None:
+        """The music's summary of this tick's activation. Live, it is made in a thread of its
+        own while the next step runs: a dozen small operations that cost 0.3 ms a tick in line,
+        just after the network's pass has pushed them out of the CPU's caches (docs/
+        benchmarks.md); a tick whose last summary is not made yet skips its own. `wait`
+        (render): here and now, every frame alike."""
+        if wait:
+            self.summary = summarize(act, self.summary, self._labels)
+            return
+        if self._summarizing is not None and not self._summarizing.done():
+            return
+        if self._summary_pool is None:
+            self._summary_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="summary")
+        self._summarizing = self._summary_pool.submit(self._summarize, act, self._labels)
+
+    def _summarize(self, act: torch.Tensor, labels: list[tuple[str, float]]) -> None:
+        try:
+            self.summary = summarize(act, self.summary, labels)
+        except Exception:  # noqa: BLE001 - the summary feeds the music: never stop the dream
+            log.debug("summarizing the activation failed", exc_info=True)
+
+    def wait_summary(self) -> None:
+        """Wait until the summary of the last tick is published (tests, the end of a run)."""
+        if self._summarizing is not None:
+            self._summarizing.result()
 
     def _update_labels(self, frame: torch.Tensor, wait: bool = False) -> None:
         """Every LABEL_EVERY ticks, classify the frame for the HUD and the music summary. Live,
@@ -317,14 +351,11 @@ class DreamScene(Scene):
         shapes = octave_shapes(h, w, snap["dream.octaves"], snap["dream.octave_scale"])
         octave = len(shapes) - 1 - self.tick % len(shapes)  # coarse to fine across ticks
         self.tick += 1
-        img = start if octave == 0 else F.interpolate(
-            start, size=shapes[octave], mode="bilinear", align_corners=False, antialias=True)
+        img = resize(start, shapes[octave])
         base = img
         for _ in range(snap["dream.steps"]):
             img = self.step(img, snap)
-        delta = img - base
-        if octave:
-            delta = F.interpolate(delta, size=(h, w), mode="bilinear", align_corners=False)
+        delta = resize(img - base, (h, w))
         return self._mix(frame, self._finish(frame, (start + delta).clamp_(0.0, 1.0)), snap)
 
     def render_steps(self, hw: tuple[int, int], snap: Snapshot) -> int:
@@ -345,17 +376,16 @@ class DreamScene(Scene):
         shapes = octave_shapes(h, w, snap["dream.octaves"], snap["dream.octave_scale"])
         detail = None
         for shape in reversed(shapes):
-            base = start if shape == (h, w) else F.interpolate(
-                start, size=shape, mode="bilinear", align_corners=False, antialias=True)
+            base = resize(start, shape)
             if detail is not None:
-                detail = F.interpolate(detail, size=shape, mode="bilinear", align_corners=False)
+                detail = resize(detail, shape)
             img = base if detail is None else (base + detail).clamp(0.0, 1.0)
             for _ in range(snap["dream.steps"]):
                 img = self.step(img, snap)
                 if self.on_step is not None:
                     self.on_step()
             detail = img - base
-        return self._mix(frame, self._finish(frame, (start + detail).clamp_(0.0, 1.0)), snap)
+        return self._mix(frame, self._finish(frame, (start + detail).clamp_(0.0, 1.0), wait=True), snap)
 
     @staticmethod
     def _mix(frame: torch.Tensor, out: torch.Tensor, snap: Snapshot) -> torch.Tensor:

@@ -218,6 +218,7 @@ def test_the_live_dream_runs_its_gradient_graph_with_torchs_picture(cat, cpu, st
         assert ours < 4e-3  # one 8-bit level
     assert _graph_layers(graph) == ["blocks.10"] and _graph_layers(plain) == []
     assert abs(float(graph.last_energy) - float(plain.last_energy)) < 0.01 * float(plain.last_energy)
+    graph.wait_summary()  # made in a thread of its own, live
     assert graph.summary is not None and graph.summary.channel_energy.shape == (112,)
 
 
