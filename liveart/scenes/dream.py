@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
@@ -100,9 +101,9 @@ class DreamScene(Scene):
         self.last_energy = 0.0  # objective value of the last step, for tests and the HUD
         self._engine = "torch"  # what computed the last gradient (gradient_engine())
         self._act = None  # the layer's activation in the last step, for the music summary
-        self.summary = None  # ActivationSummary of the last tick (liveart.music)
-        self._summary_pool: ThreadPoolExecutor | None = None
-        self._summarizing: Future | None = None
+        self._summary_lock = threading.Lock()
+        self._summary = None  # ActivationSummary of the last tick (liveart.music): see summary
+        self._unsummarized: tuple | None = None  # (activation, labels) not summarized yet
         self.reset()
 
     # -- the network ---------------------------------------------------------------------------
@@ -277,31 +278,35 @@ class DreamScene(Scene):
         self.detail = out - frame
         return out
 
+    @property
+    def summary(self):
+        """The ActivationSummary of the last tick's activation, for the music voice, OSC and the
+        HUD. Live, it is made when first asked for, in the asker's thread: a dozen small
+        operations that cost 0.3 ms a tick in line, just after the network's pass has pushed
+        them out of the CPU's caches (docs/benchmarks.md), and nobody may ask (the music is
+        optional). Its novelty compares it with the summary asked for before it."""
+        with self._summary_lock:
+            pending, self._unsummarized = self._unsummarized, None
+            if pending is not None:
+                try:
+                    self._summary = summarize(pending[0], self._summary, pending[1])
+                except Exception:  # noqa: BLE001 - it feeds the music: never stop the dream
+                    log.debug("summarizing the activation failed", exc_info=True)
+            return self._summary
+
+    @summary.setter
+    def summary(self, value) -> None:
+        with self._summary_lock:
+            self._summary, self._unsummarized = value, None
+
     def _publish_summary(self, act: torch.Tensor, wait: bool) -> None:
-        """The music's summary of this tick's activation. Live, it is made in a thread of its
-        own while the next step runs: a dozen small operations that cost 0.3 ms a tick in line,
-        just after the network's pass has pushed them out of the CPU's caches (docs/
-        benchmarks.md); a tick whose last summary is not made yet skips its own. `wait`
-        (render): here and now, every frame alike."""
+        """Live: keep the activation for `summary`. `wait` (render): summarize it here and
+        now, every frame alike."""
         if wait:
-            self.summary = summarize(act, self.summary, self._labels)
+            self.summary = summarize(act, self._summary, self._labels)
             return
-        if self._summarizing is not None and not self._summarizing.done():
-            return
-        if self._summary_pool is None:
-            self._summary_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="summary")
-        self._summarizing = self._summary_pool.submit(self._summarize, act, self._labels)
-
-    def _summarize(self, act: torch.Tensor, labels: list[tuple[str, float]]) -> None:
-        try:
-            self.summary = summarize(act, self.summary, labels)
-        except Exception:  # noqa: BLE001 - the summary feeds the music: never stop the dream
-            log.debug("summarizing the activation failed", exc_info=True)
-
-    def wait_summary(self) -> None:
-        """Wait until the summary of the last tick is published (tests, the end of a run)."""
-        if self._summarizing is not None:
-            self._summarizing.result()
+        with self._summary_lock:
+            self._unsummarized = (act, self._labels)
 
     def _update_labels(self, frame: torch.Tensor, wait: bool = False) -> None:
         """Every LABEL_EVERY ticks, classify the frame for the HUD and the music summary. Live,

@@ -218,7 +218,6 @@ def test_the_live_dream_runs_its_gradient_graph_with_torchs_picture(cat, cpu, st
         assert ours < 4e-3  # one 8-bit level
     assert _graph_layers(graph) == ["blocks.10"] and _graph_layers(plain) == []
     assert abs(float(graph.last_energy) - float(plain.last_energy)) < 0.01 * float(plain.last_energy)
-    graph.wait_summary()  # made in a thread of its own, live
     assert graph.summary is not None and graph.summary.channel_energy.shape == (112,)
 
 
@@ -252,3 +251,24 @@ def test_a_scene_with_its_own_objective_stays_on_autograd(cat, cpu, store, to_x)
     x = to_x(cat, SMALL)
     y = scene.step(x, store.snapshot())
     assert _graph_layers(scene) == [] and float(y.mean()) > float(x.mean())
+
+
+def test_the_live_summary_is_made_only_when_asked_for(cat, cpu, store, to_x, monkeypatch):
+    """The music summary costs the tick nothing when nobody listens: made in the asker's
+    thread, once per tick however often it is asked for; offline, with every frame."""
+    import liveart.scenes.dream as dream
+
+    calls = []
+    real = dream.summarize
+    monkeypatch.setattr(dream, "summarize", lambda *a, **k: calls.append(1) or real(*a, **k))
+    scene, x, snap = DreamScene(cpu), to_x(cat, SMALL), store.snapshot()
+    for _ in range(3):
+        scene.process(x, snap)
+    assert calls == []
+    first = scene.summary
+    assert first is not None and first.channel_energy.shape == (112,) and len(calls) == 1
+    assert scene.summary is first and len(calls) == 1  # asked again: the same one
+    scene.process(x, snap)
+    assert scene.summary is not first and len(calls) == 2
+    scene.render(x, snap)
+    assert len(calls) == 3
