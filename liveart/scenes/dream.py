@@ -17,6 +17,7 @@ import math
 import random
 import threading
 import time
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Callable
 
@@ -103,7 +104,10 @@ class DreamScene(Scene):
         self._act = None  # the layer's activation in the last step, for the music summary
         self._summary_lock = threading.Lock()
         self._summary = None  # ActivationSummary of the last tick (liveart.music): see summary
-        self._unsummarized: tuple | None = None  # (activation, labels) not summarized yet
+        self._summarized = -1  # the number of the activation it summarizes
+        self._heard_count = 0  # activations heard so far
+        # (number, activation, labels) of the last two ticks, for summary to make when asked
+        self._heard: deque = deque(maxlen=2)
         self.reset()
 
     # -- the network ---------------------------------------------------------------------------
@@ -284,20 +288,27 @@ class DreamScene(Scene):
         HUD. Live, it is made when first asked for, in the asker's thread: a dozen small
         operations that cost 0.3 ms a tick in line, just after the network's pass has pushed
         them out of the CPU's caches (docs/benchmarks.md), and nobody may ask (the music is
-        optional). Its novelty compares it with the summary asked for before it."""
+        optional). Its novelty still compares the last tick with the one before it: the
+        tick before's summary is made too, when it was not asked for."""
         with self._summary_lock:
-            pending, self._unsummarized = self._unsummarized, None
-            if pending is not None:
-                try:
-                    self._summary = summarize(pending[0], self._summary, pending[1])
-                except Exception:  # noqa: BLE001 - it feeds the music: never stop the dream
-                    log.debug("summarizing the activation failed", exc_info=True)
+            if not self._heard or self._heard[-1][0] == self._summarized:
+                return self._summary
+            try:
+                previous = self._summary
+                if len(self._heard) == 2 and self._heard[0][0] != self._summarized:
+                    previous = summarize(self._heard[0][1], None, self._heard[0][2])
+                number, act, labels = self._heard[-1]
+                self._summary, self._summarized = summarize(act, previous, labels), number
+            except Exception:  # noqa: BLE001 - it feeds the music: never stop the dream
+                log.debug("summarizing the activation failed", exc_info=True)
+                self._heard.clear()
             return self._summary
 
     @summary.setter
     def summary(self, value) -> None:
         with self._summary_lock:
-            self._summary, self._unsummarized = value, None
+            self._summary = value
+            self._heard.clear()
 
     def _publish_summary(self, act: torch.Tensor, wait: bool) -> None:
         """Live: keep the activation for `summary`. `wait` (render): summarize it here and
@@ -306,7 +317,8 @@ class DreamScene(Scene):
             self.summary = summarize(act, self._summary, self._labels)
             return
         with self._summary_lock:
-            self._unsummarized = (act, self._labels)
+            self._heard_count += 1
+            self._heard.append((self._heard_count, act, self._labels))
 
     def _update_labels(self, frame: torch.Tensor, wait: bool = False) -> None:
         """Every LABEL_EVERY ticks, classify the frame for the HUD and the music summary. Live,

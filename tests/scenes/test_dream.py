@@ -254,21 +254,25 @@ def test_a_scene_with_its_own_objective_stays_on_autograd(cat, cpu, store, to_x)
 
 
 def test_the_live_summary_is_made_only_when_asked_for(cat, cpu, store, to_x, monkeypatch):
-    """The music summary costs the tick nothing when nobody listens: made in the asker's
-    thread, once per tick however often it is asked for; offline, with every frame."""
+    """The music summary costs the tick nothing when nobody listens: it is made in the asker's
+    thread, once per tick however often it is asked for, and its novelty still compares the
+    last tick with the one before it (whose summary is made too if nobody asked for it)."""
     import liveart.scenes.dream as dream
 
     calls = []
     real = dream.summarize
-    monkeypatch.setattr(dream, "summarize", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(dream, "summarize", lambda *a, **k: calls.append(a[1]) or real(*a, **k))
     scene, x, snap = DreamScene(cpu), to_x(cat, SMALL), store.snapshot()
     for _ in range(3):
         scene.process(x, snap)
     assert calls == []
     first = scene.summary
-    assert first is not None and first.channel_energy.shape == (112,) and len(calls) == 1
-    assert scene.summary is first and len(calls) == 1  # asked again: the same one
+    assert first is not None and first.channel_energy.shape == (112,)
+    assert len(calls) == 2 and calls[0] is None  # the tick before, then the last one from it
+    assert 0 < first.novelty <= 1  # the octaves differ from tick to tick
+    assert scene.summary is first and len(calls) == 2  # asked again: the same one
     scene.process(x, snap)
-    assert scene.summary is not first and len(calls) == 2
+    second = scene.summary
+    assert second is not first and len(calls) == 3 and calls[2] is first
     scene.render(x, snap)
-    assert len(calls) == 3
+    assert len(calls) == 4
