@@ -1,20 +1,20 @@
 """Keep the dream gradient's ReLU6 masks in ONNX Runtime's blocked (NCHWc) layout.
 
-ONNX Runtime runs the gradient graph's convolutions in a blocked layout (channels in groups
-of 8 or 16, the CPU's vector width) and converts to and from plain NCHW around every operator
-its NCHWc pass does not know. The masks of the ReLU6 adjoints (Greater, Less, And, Cast, Mul)
-are such operators, so each mask costs two conversions in and one out: 65 ReorderOutput and
-33 ReorderInput nodes in the blocks.10 graph, 17% of its time (docs/benchmarks.md). Yet those
-operators are element by element, indifferent to the layout, as long as every tensor they
-combine is in the same layout (a scalar constant aside). No ONNX Runtime option says so, so
-this rewrites the graph ONNX Runtime optimised: such operators read the blocked tensors
-directly, and the conversions between them go away. The padding channels the blocked layout
-adds (a multiple of the block) hold zeros from the convolutions' zero-padded weights, so a
-mask there is 0 and nothing leaks into the real channels.
+ONNX Runtime runs the gradient graph's convolutions in a blocked layout (channels in groups of
+8 or 16, the CPU's vector width) and converts to and from plain NCHW around every operator its
+NCHWc pass does not know. The masks of the ReLU6 adjoints (Greater, Less, And, Cast, Mul) are
+such operators, so each mask costs two conversions out of the blocked layout and one back: 65
+ReorderOutput and 33 ReorderInput nodes in the blocks.10 graph, 17% of its time
+(docs/benchmarks.md). Yet those operators are element by element, indifferent to the layout,
+as long as every tensor they combine is in the same layout (a scalar constant aside). No ONNX
+Runtime option says so, so this rewrites the graph ONNX Runtime optimised: such operators read
+the blocked tensors directly, and the conversions between them go away. The padding channels
+the blocked layout adds (a multiple of the block) hold zeros from the convolutions' zero-
+padded weights, so a mask there is 0 and nothing leaks into the real channels.
 
 The rewritten graph holds ONNX Runtime's own NCHWc operators, so it is only valid on the
 machine and version that produced it: liveart makes it at run time and checks its gradient
-against the unrewritten session before using it (gradient_graph._session).
+against the unrewritten session before using it (gradient_graph._gradient_session).
 """
 from __future__ import annotations
 

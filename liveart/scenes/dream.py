@@ -102,7 +102,9 @@ class DreamScene(Scene):
         self.last_energy = 0.0  # objective value of the last step, for tests and the HUD
         self._engine = "torch"  # what computed the last gradient (gradient_engine())
         self._act = None  # the layer's activation in the last step, for the music summary
-        self._summary_lock = threading.Lock()
+        self._summary_lock = threading.Lock()  # the fields below, held only to read or set them
+        self._summarizing = threading.Lock()  # held by the one making a summary
+        self._summary_generation = 0  # counts the summaries set from outside (render)
         self._summary = None  # ActivationSummary of the last tick (liveart.music): see summary
         self._summarized = -1  # the number of the activation it summarizes
         self._heard_count = 0  # activations heard so far
@@ -290,24 +292,31 @@ class DreamScene(Scene):
         them out of the CPU's caches (docs/benchmarks.md), and nobody may ask (the music is
         optional). Its novelty still compares the last tick with the one before it: the
         tick before's summary is made too, when it was not asked for."""
-        with self._summary_lock:
-            if not self._heard or self._heard[-1][0] == self._summarized:
-                return self._summary
+        with self._summarizing:  # one asker makes it, the others wait for it; never the tick
+            with self._summary_lock:
+                heard, done, current, generation = (list(self._heard), self._summarized,
+                                                    self._summary, self._summary_generation)
+            if not heard or heard[-1][0] == done:
+                return current
+            number, act, labels = heard[-1]
             try:
-                previous = self._summary
-                if len(self._heard) == 2 and self._heard[0][0] != self._summarized:
-                    previous = summarize(self._heard[0][1], None, self._heard[0][2])
-                number, act, labels = self._heard[-1]
-                self._summary, self._summarized = summarize(act, previous, labels), number
+                previous = current
+                if len(heard) == 2 and heard[0][0] != done:
+                    previous = summarize(heard[0][1], None, heard[0][2])
+                made = summarize(act, previous, labels)
             except Exception:  # noqa: BLE001 - it feeds the music: never stop the dream
                 log.debug("summarizing the activation failed", exc_info=True)
-                self._heard.clear()
-            return self._summary
+                made = current
+            with self._summary_lock:
+                if self._summary_generation == generation:  # not set meanwhile (render, tests)
+                    self._summary, self._summarized = made, number
+                return self._summary
 
     @summary.setter
     def summary(self, value) -> None:
         with self._summary_lock:
             self._summary = value
+            self._summary_generation += 1
             self._heard.clear()
 
     def _publish_summary(self, act: torch.Tensor, wait: bool) -> None:

@@ -276,3 +276,29 @@ def test_the_live_summary_is_made_only_when_asked_for(cat, cpu, store, to_x, mon
     assert second is not first and len(calls) == 3 and calls[2] is first
     scene.render(x, snap)
     assert len(calls) == 4
+
+
+def test_a_tick_never_waits_for_a_summary_being_made(cat, cpu, store, to_x, monkeypatch):
+    import threading
+
+    import liveart.scenes.dream as dream
+
+    inside, release, waited_out = threading.Event(), threading.Event(), []
+    real = dream.summarize
+
+    def slow(*a, **k):  # the music voice's thread, caught in the middle of a summary
+        inside.set()
+        if not release.wait(5):  # the tick never came back while this summary was made
+            waited_out.append(True)
+        return real(*a, **k)
+
+    monkeypatch.setattr(dream, "summarize", slow)
+    scene, x, snap = DreamScene(cpu), to_x(cat, SMALL), store.snapshot()
+    scene.process(x, snap)
+    asker = threading.Thread(target=lambda: scene.summary)
+    asker.start()
+    assert inside.wait(10)
+    scene.process(x, snap)  # blocked until the summary is made, if it waited for the asker
+    release.set()
+    asker.join(10)
+    assert not waited_out and scene.summary is not None
