@@ -27,6 +27,15 @@ NCHWC = "com.microsoft.nchwc"
 ELEMENTWISE = frozenset({"Greater", "Less", "And", "Cast", "Mul", "Add"})
 
 
+def _layout_free(node) -> bool:
+    """An operator indifferent to the layout: element-wise, or a Concat along the batch axis
+    (the stride-2 adjoints stack their four phases there, and the blocked layout keeps the
+    batch axis first)."""
+    if node.domain:
+        return False
+    return node.op_type in ELEMENTWISE or (node.op_type == "Concat" and _attr(node, "axis") == 0)
+
+
 def _attr(node, name: str, default=0):
     for a in node.attribute:
         if a.name == name:
@@ -60,7 +69,7 @@ def keep_masks_blocked(graph) -> int:
     # blocked nor made blocked, or whose result something other than a candidate or a
     # ReorderInput uses (that one expects NCHW)
     chosen = {id(n): n for n in graph.node
-              if not n.domain and n.op_type in ELEMENTWISE and tensors(n)}
+              if _layout_free(n) and tensors(n)}
     changed = True
     while changed:
         changed = False

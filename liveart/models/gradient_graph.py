@@ -22,8 +22,9 @@ The adjoints, for a layer y = f(x) and the incoming gradient gy:
 - a stride-1 convolution padded k//2 each side: the same convolution with the kernel flipped;
 - a stride-2 convolution with TensorFlow's SAME padding: the transposed convolution, computed
   as its four output phases (even/odd row x even/odd column: each a stride-1 convolution of gy
-  with a sub-kernel), interleaved by DepthToSpace and cropped to the input by the SAME
-  padding's leading pad, which depends on the input's parity (so the graph takes any size);
+  with a sub-kernel), interleaved (a ConvTranspose with one-hot kernels) and cropped to the
+  input by the SAME padding's leading pad, which depends on the input's parity (so the graph
+  takes any size);
 - the residual add: the gradient goes to both branches and adds up where they meet;
 - the input normalisation (x - mean) / std: gy / std.
 
@@ -276,8 +277,30 @@ def _expand_stride2_adjoint(g: _Graph, expand: _Conv, dw: _Conv, x: str, grad: s
     back_x = g.op("Conv", masked, g.const(expand.weight[:, :, 0, 0].T[:, :, None, None]), kernel_shape=[1, 1])
     # batch of 4 phases -> channels (2 ry + rx) * C + c -> pixel (2q + ry, 2p + rx)
     stacked = g.op("Reshape", back_x, g.const([1, -1, 0, 0], np.int64))
-    full = g.op("DepthToSpace", stacked, blocksize=2, mode="DCR")
+    full = _interleave(g, stacked, expand.weight.shape[1], phase_major=True)
     return g.op("Slice", full, lead, g.op("Add", lead, n), g.const([2, 3], np.int64))
+
+
+def _interleave(g: _Graph, stacked: str, channels: int, phase_major: bool) -> str:
+    """The four output phases of a stride-2 adjoint, 1 x 4C x h x w, interleaved into
+    1 x C x 2h x 2w: phase 2 ry + rx of channel c goes to pixel (2q + ry, 2p + rx). As a
+    ConvTranspose of stride 2 with one-hot 2x2 kernels, which ONNX Runtime runs as a GEMM and a
+    scatter, where its DepthToSpace is a general 6-d transpose: 2.7-7x faster alone, about 1%
+    of the whole gradient, and as exact (each output is one input times 1 plus zeros).
+    Channels c-major (c * 4 + phase) take a grouped ConvTranspose, one input channel per
+    output pixel; phase-major ((phase) * C + c, the batched phases) a dense one over all 4C."""
+    if phase_major:
+        kernel = np.zeros((4 * channels, channels, 2, 2), np.float32)
+        for ry in (0, 1):
+            for rx in (0, 1):
+                kernel[(2 * ry + rx) * channels + np.arange(channels), np.arange(channels), ry, rx] = 1.0
+        return g.op("ConvTranspose", stacked, g.const(kernel), kernel_shape=[2, 2], strides=[2, 2])
+    kernel = np.zeros((4 * channels, 1, 2, 2), np.float32)
+    for ry in (0, 1):
+        for rx in (0, 1):
+            kernel[np.arange(channels) * 4 + 2 * ry + rx, 0, ry, rx] = 1.0
+    return g.op("ConvTranspose", stacked, g.const(kernel), kernel_shape=[2, 2], strides=[2, 2],
+                group=channels)
 
 
 def _conv_adjoint(g: _Graph, layer: _Conv, x_in: str, grad: str) -> str:
@@ -295,11 +318,12 @@ def _conv_adjoint(g: _Graph, layer: _Conv, x_in: str, grad: str) -> str:
         phases = [g.op("Conv", grad, g.const(kern), kernel_shape=[size, size],
                        pads=[size - 1] * 4, group=groups) for kern in kernels]
         stacked = g.op("Concat", *phases, axis=1)
-    else:
-        stacked = g.op("Conv", grad, g.const(np.concatenate(kernels, 0)), kernel_shape=[size, size],
-                       pads=[size - 1] * 4)
-    # channel (2 ry + rx) * C + c -> pixel (2q + ry, 2p + rx) of channel c
-    full = g.op("DepthToSpace", stacked, blocksize=2, mode="DCR")
+        # channel (2 ry + rx) * C + c -> pixel (2q + ry, 2p + rx) of channel c
+        full = g.op("DepthToSpace", stacked, blocksize=2, mode="DCR")
+    else:  # the four phases of each input channel side by side (channel c * 4 + phase)
+        stacked = g.op("Conv", grad, g.const(np.stack(kernels, 1).reshape(-1, *kernels[0].shape[1:])),
+                       kernel_shape=[size, size], pads=[size - 1] * 4)
+        full = _interleave(g, stacked, weight.shape[1], phase_major=False)
     n, lead = _same_lead(g, x_in, k)  # crop to the input
     return g.op("Slice", full, lead, g.op("Add", lead, n), g.const([2, 3], np.int64))
 
@@ -332,6 +356,7 @@ def _gradient_session(onnx_model, channels: int, threads: int | None = None):
     import onnxruntime as ort
 
     from .blocked_masks import keep_masks_blocked
+    from .mask_schedule import masks_wait_for_gradients
 
     with tempfile.TemporaryDirectory(prefix="liveart-graph-") as folder:
         options = _options(threads)
@@ -342,6 +367,7 @@ def _gradient_session(onnx_model, channels: int, threads: int | None = None):
             optimized = onnx.load(options.optimized_model_filepath)
             if not keep_masks_blocked(optimized.graph):
                 return planned, False
+            masks_wait_for_gradients(optimized.graph)
             options = _options(threads)
             options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
             rewritten = ort.InferenceSession(optimized.SerializeToString(), options,

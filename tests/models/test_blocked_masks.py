@@ -50,6 +50,12 @@ def test_the_rewrite_removes_the_conversions_around_the_masks(lite0, tmp_path):
     assert after["ReorderOutput"] < before["ReorderOutput"] / 2
     assert after["ReorderInput"] < before["ReorderInput"] / 2
     assert after["Conv"] == before["Conv"] and after["Less"] == before["Less"]
+    # the stride-2 adjoints stack their phases along the batch axis in the blocked layout too
+    made_by = {out: n for n in graph.node for out in n.output}
+    stacks = [n for n in graph.node if n.op_type == "Concat" and blocked_masks._attr(n, "axis") == 0
+              and any(made_by[i].op_type == "Conv" for i in n.input if i in made_by)]
+    assert len(stacks) == 3  # blocks 1, 3 and 5
+    assert all(made_by[i].domain == blocked_masks.NCHWC for n in stacks for i in n.input)
 
 
 def test_a_rewrite_that_changes_the_gradient_is_refused(lite0, monkeypatch):

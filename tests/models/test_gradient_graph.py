@@ -127,3 +127,28 @@ def test_only_the_most_recently_used_graphs_are_kept(lite0):
     kept = [layer for (_, layer) in graphs._ready]
     assert len(kept) == GradientGraphs.KEEP and layers[0] in kept and layers[1] not in kept
     assert graphs.get(lite0, layers[1], wait=True).layer == layers[1]  # built again when asked
+
+
+@pytest.mark.parametrize("phase_major", [True, False])
+def test_the_interleave_puts_each_phase_at_its_pixels(phase_major):
+    """The stride-2 adjoints' four phases, interleaved by a one-hot ConvTranspose, land where
+    DepthToSpace would put them, exactly."""
+    import numpy as np
+    import onnxruntime as ort
+
+    channels, h, w = 5, 3, 4
+    g = gradient_graph._Graph()
+    gradient_graph._interleave(g, "x", channels, phase_major)
+    g.nodes[-1].output[0] = "y"
+    model = gradient_graph._model(g, "interleave", [gradient_graph._io("x", [1, 4 * channels, h, w])],
+                                  [gradient_graph._io("y", None)])
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).standard_normal((1, 4 * channels, h, w)).astype(np.float32)
+    (y,) = session.run(None, {"x": x})
+    # phase p = 2 ry + rx of channel c: at index p * C + c (phase-major) or c * 4 + p
+    phases = x.reshape(4, channels, h, w) if phase_major else x.reshape(channels, 4, h, w).transpose(1, 0, 2, 3)
+    expected = np.zeros((1, channels, 2 * h, 2 * w), np.float32)
+    for ry in (0, 1):
+        for rx in (0, 1):
+            expected[0, :, ry::2, rx::2] = phases[2 * ry + rx]
+    assert np.array_equal(y, expected)
