@@ -7,8 +7,9 @@ size of its layer's output, until the backward pass reaches its Mul, long after 
 the CPU's caches. No session option orders single nodes, so this gives each mask's
 comparisons a threshold computed from the gradient's shape (a constant of an empty shape:
 exactly 0 or 6, whatever the sizes), which ONNX Runtime can only compute once that gradient
-exists. The mask then runs just before its Mul, on data still warm: 1.02-1.03x for the whole
-gradient at the larger octaves (docs/benchmarks.md).
+exists. The mask then runs just before its Mul, on data still warm: the whole gradient
+1.02-1.03x faster at the finest octave, where the tensors outgrow the caches, and about the
+same at the coarse ones (docs/benchmarks.md, "The masks just in time").
 
 Applied to the graph ONNX Runtime optimised (after blocked_masks), which is loaded with its
 optimisations off, so nothing folds the thresholds back into constants.
