@@ -53,10 +53,10 @@ def masks_wait_for_gradients(graph) -> int:
         empty = f"{gradient}_mask_shape_{count}"
         new = [helper.make_node("Shape", [gradient], [empty], start=0, end=0)]
         for c in comparisons:
-            value = constants[c.input[1]].astype(np.float32).reshape(())
+            value = constants[c.input[1]].astype(np.float32).reshape(1)
             threshold = f"{c.output[0]}_threshold"
             new.append(helper.make_node("ConstantOfShape", [empty], [threshold],
-                                        value=numpy_helper.from_array(value.reshape(1))))
+                                        value=numpy_helper.from_array(value)))
             c.input[1] = threshold
         added[id(min(comparisons, key=lambda c: position[id(c)]))] = new
         count += 1

@@ -50,9 +50,9 @@ def execution_order(model, tmp_path, size=(73, 131)):
 
 
 def test_every_mask_waits_for_the_gradient_it_multiplies(lite0, tmp_path):
-    model = optimized_graph(lite0, tmp_path)
     import onnx
 
+    model = optimized_graph(lite0, tmp_path)
     planned = onnx.ModelProto()
     planned.CopyFrom(model)
     # the stem, block 0 (no expansion), and 2 in each of blocks 1-10
